@@ -1,0 +1,1 @@
+"""Jinja sources of the model cards (installed as ``hubgen.model_cards``)."""

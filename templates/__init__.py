@@ -1,0 +1,1 @@
+"""Jinja sources of the rendered remote-code files (installed as ``hubgen.templates``)."""
