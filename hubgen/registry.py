@@ -1,0 +1,202 @@
+"""The model types hubgen can make long, as data.
+
+Adding an architecture means adding a row here (and, for a new family, a family template): the renderer, the
+converter, the CLI and the common tests all read this table, in the spirit of transformers' auto mappings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Mapping
+
+
+@dataclass(frozen=True)
+class Head:
+    """One model class a rendered file provides, and the Auto class that loads it."""
+
+    kind: str
+    auto_class: str
+    class_suffix: str
+
+
+# The heads; `kind` names the template macro that renders the class.
+MODEL = Head("model", "AutoModel", "Model")
+MASKED_LM = Head("masked_lm", "AutoModelForMaskedLM", "ForMaskedLM")
+PRETRAINING = Head("pretraining", "AutoModelForPreTraining", "ForPreTraining")
+BERT_LM_HEAD = Head("causal_lm", "AutoModelForCausalLM", "LMHeadModel")
+CAUSAL_LM = Head("causal_lm", "AutoModelForCausalLM", "ForCausalLM")
+SEQUENCE_CLASSIFICATION = Head(
+    "sequence_classification", "AutoModelForSequenceClassification", "ForSequenceClassification"
+)
+TOKEN_CLASSIFICATION = Head("token_classification", "AutoModelForTokenClassification", "ForTokenClassification")
+QUESTION_ANSWERING = Head("question_answering", "AutoModelForQuestionAnswering", "ForQuestionAnswering")
+MULTIPLE_CHOICE = Head("multiple_choice", "AutoModelForMultipleChoice", "ForMultipleChoice")
+SEQ2SEQ_LM = Head("seq2seq_lm", "AutoModelForSeq2SeqLM", "ForConditionalGeneration")
+
+
+@dataclass(frozen=True)
+class ModelType:
+    """Everything that differs between two architectures, so that templates hold no per-type branches.
+
+    `family` names the template that renders the stack; the remaining fields are the facts that template reads:
+    parameter prefixes, the position offset of section 5 of the spec, the width of the embedding table, the
+    heads and the base config defaults (the rendered config is self-contained, so it carries them).
+    """
+
+    name: str
+    family: str
+    class_prefix: str
+    base_model_prefix: str
+    position_offset: int
+    embedding_width: str
+    heads: tuple[Head, ...]
+    config_defaults: Mapping[str, object]
+    head_styles: Mapping[str, str] = field(default_factory=dict)
+    attribute_map: Mapping[str, str] = field(default_factory=dict)
+    library_prefix: str = ""
+    tokenizer_hint: str = ""
+
+    @property
+    def module_name(self) -> str:
+        """The published file name without `.py`: `xlm-roberta` becomes `modeling_lsg_xlm_roberta`."""
+        return "modeling_lsg_" + self.name.replace("-", "_")
+
+    @property
+    def file_name(self) -> str:
+        return self.module_name + ".py"
+
+    @property
+    def lsg_model_type(self) -> str:
+        """A model type transformers does not know, so loading without `trust_remote_code` stops with an error
+        instead of silently building the plain library model and dropping the global tokens."""
+        return "lsg-" + self.name
+
+    @property
+    def config_class(self) -> str:
+        return f"LSG{self.class_prefix}Config"
+
+    def class_name(self, head: Head) -> str:
+        return f"LSG{self.class_prefix}{head.class_suffix}"
+
+    def library_class_name(self, head: Head) -> str:
+        """The transformers class with the same parameters, used by the converter and the oracle tests."""
+        return f"{self.library_prefix or self.class_prefix}{head.class_suffix}"
+
+    def auto_map(self) -> dict[str, str]:
+        """The `auto_map` of config.json: every Auto class resolves to a class of the rendered file."""
+        mapping = {"AutoConfig": f"{self.module_name}.{self.config_class}"}
+        for head in self.heads:
+            mapping[head.auto_class] = f"{self.module_name}.{self.class_name(head)}"
+        return mapping
+
+    def head_for_architecture(self, architecture: str) -> Head | None:
+        """Map a library architecture name (`BertForMaskedLM`) or an LSG one (`LSGBertForMaskedLM`) to its head."""
+        name = architecture.removeprefix("LSG")
+        for head in self.heads:
+            if name in (self.library_class_name(head), f"{self.class_prefix}{head.class_suffix}"):
+                return head
+        return None
+
+
+_BERT_LIKE_DEFAULTS = {
+    "vocab_size": 30522,
+    "hidden_size": 768,
+    "num_hidden_layers": 12,
+    "num_attention_heads": 12,
+    "intermediate_size": 3072,
+    "hidden_act": "gelu",
+    "hidden_dropout_prob": 0.1,
+    "attention_probs_dropout_prob": 0.1,
+    "max_position_embeddings": 512,
+    "type_vocab_size": 2,
+    "initializer_range": 0.02,
+    "layer_norm_eps": 1e-12,
+    "pad_token_id": 0,
+    "position_embedding_type": "absolute",
+    "classifier_dropout": None,
+}
+
+_ROBERTA_DEFAULTS = {
+    **_BERT_LIKE_DEFAULTS,
+    "vocab_size": 50265,
+    "max_position_embeddings": 514,
+    "type_vocab_size": 1,
+    "layer_norm_eps": 1e-5,
+    "pad_token_id": 1,
+    "bos_token_id": 0,
+    "eos_token_id": 2,
+}
+
+_ROBERTA_HEADS = (
+    MODEL,
+    MASKED_LM,
+    CAUSAL_LM,
+    SEQUENCE_CLASSIFICATION,
+    TOKEN_CLASSIFICATION,
+    QUESTION_ANSWERING,
+    MULTIPLE_CHOICE,
+)
+
+# Head styles name the small head templates a type uses; the BERT-like family shares its encoder stack.
+_ROBERTA_STYLES = {"embeddings": "roberta", "lm_head": "roberta", "classifier": "roberta", "pooler": "tanh"}
+
+
+def _roberta_like(name: str, class_prefix: str, vocab_size: int, tokenizer_hint: str) -> ModelType:
+    """RoBERTa, CamemBERT and XLM-R differ only in names and vocabulary: one row builder keeps them in step."""
+    return ModelType(
+        name=name,
+        family="bert",
+        class_prefix=class_prefix,
+        base_model_prefix="roberta",
+        position_offset=2,
+        embedding_width="hidden_size",
+        heads=_ROBERTA_HEADS,
+        config_defaults=MappingProxyType({**_ROBERTA_DEFAULTS, "vocab_size": vocab_size}),
+        head_styles=MappingProxyType(_ROBERTA_STYLES),
+        tokenizer_hint=tokenizer_hint,
+    )
+
+
+MODEL_TYPES: Mapping[str, ModelType] = MappingProxyType(
+    {
+        "bert": ModelType(
+            name="bert",
+            family="bert",
+            class_prefix="Bert",
+            base_model_prefix="bert",
+            position_offset=0,
+            embedding_width="hidden_size",
+            heads=(
+                MODEL,
+                MASKED_LM,
+                PRETRAINING,
+                BERT_LM_HEAD,
+                SEQUENCE_CLASSIFICATION,
+                TOKEN_CLASSIFICATION,
+                QUESTION_ANSWERING,
+                MULTIPLE_CHOICE,
+            ),
+            config_defaults=MappingProxyType(_BERT_LIKE_DEFAULTS),
+            head_styles=MappingProxyType(
+                {"embeddings": "bert", "lm_head": "bert", "classifier": "pooled", "pooler": "tanh"}
+            ),
+            tokenizer_hint="wordpiece",
+        ),
+        "roberta": _roberta_like("roberta", "Roberta", 50265, "bpe"),
+        "camembert": _roberta_like("camembert", "Camembert", 32005, "sentencepiece"),
+        "xlm-roberta": _roberta_like("xlm-roberta", "XLMRoberta", 250002, "sentencepiece"),
+    }
+)
+
+
+class UnknownModelType(ValueError):
+    """Raised with the list of supported types, so the message itself tells the user what would work."""
+
+
+def get_model_type(name: str) -> ModelType:
+    try:
+        return MODEL_TYPES[name]
+    except KeyError:
+        supported = ", ".join(MODEL_TYPES)
+        raise UnknownModelType(f"unknown model type {name!r}; hubgen supports: {supported}") from None
