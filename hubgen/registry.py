@@ -6,9 +6,9 @@ converter, the CLI and the common tests all read this table, in the spirit of tr
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Mapping
 
 
 @dataclass(frozen=True)

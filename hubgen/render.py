@@ -108,7 +108,9 @@ def _template_names(model_type: ModelType) -> list[str]:
 def render_context(model_type: ModelType) -> dict:
     family = _FAMILIES[model_type.family]
     defaults = dict(model_type.config_defaults)
-    shared = {key: defaults.pop(key, SHARED_DEFAULTS.get(key)) for key in SHARED_CONFIG_KEYS if key != "add_cross_attention"}
+    shared = {
+        key: defaults.pop(key, SHARED_DEFAULTS.get(key)) for key in SHARED_CONFIG_KEYS if key != "add_cross_attention"
+    }
     shared["add_cross_attention"] = False
     shared["tie_word_embeddings"] = True
     styles = dict(model_type.head_styles)

@@ -47,7 +47,10 @@ def selected_positions(key: torch.Tensor, mask: torch.Tensor, p: Pattern) -> lis
                 c = min(p.b, p.s)
                 rows = []
                 for start in range(0, t, c):
-                    norms = [(float(key[i, j, q].detach().norm()) if mask[i, q] else 0.0, q) for q in range(start, start + c)]
+                    norms = [
+                        (float(key[i, j, q].detach().norm()) if mask[i, q] else 0.0, q)
+                        for q in range(start, start + c)
+                    ]
                     rows.extend(q for _, q in sorted(norms)[c - c // p.f :])
                 per_head.append(rows)
         out.append(per_head)
