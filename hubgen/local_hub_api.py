@@ -215,6 +215,10 @@ class HubApi:
 
     def _writable(self, req: Request, repo_type: str, name: list[str]) -> Repo:
         repo = self._readable(req, repo_type, name)
+        if req.user is None:
+            # Over https the client turns a 401 on a repo URL into RepositoryNotFoundError by matching the URL
+            # (`REPO_API_REGEX`); that regex wants https, so the error code gives the same result over http.
+            raise HubError(401, _NOT_AUTHENTICATED, "RepoNotFound")
         _require_namespace(req.user, repo.namespace, f"push to {repo.repo_id}")
         return repo
 

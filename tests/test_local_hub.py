@@ -230,13 +230,12 @@ def test_without_token_reads_work_and_writes_fail_as_on_the_hub(hub: LocalHub, a
     assert "config.json" in anonymous.list_repo_files("alice/lsg-model")
     path = hf_hub_download("alice/lsg-model", "config.json", endpoint=hub.endpoint, token=False)
     assert Path(path).read_bytes() == (model_dir / "config.json").read_bytes()
-    for attempt in (
-        lambda: anonymous.create_repo("alice/other"),
-        lambda: anonymous.upload_folder(repo_id="alice/lsg-model", folder_path=model_dir),
-    ):
-        with pytest.raises(HfHubHTTPError) as err:
-            attempt()
-        assert err.value.response.status_code == 401
+    with pytest.raises(HfHubHTTPError) as err:
+        anonymous.create_repo("alice/other")
+    assert err.value.response.status_code == 401 and not isinstance(err.value, RepositoryNotFoundError)
+    with pytest.raises(RepositoryNotFoundError) as err:  # what the client reports for a 401 on a repo URL
+        anonymous.upload_folder(repo_id="alice/lsg-model", folder_path=model_dir)
+    assert err.value.response.status_code == 401
 
 
 def test_private_repo_is_invisible_to_others(hub: LocalHub, alice: HfApi, bob: HfApi, model_dir: Path) -> None:
