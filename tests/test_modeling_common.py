@@ -40,7 +40,10 @@ def test_rendered_file_passes_ruff(tmp_path, type_name):
     path = tmp_path / MODEL_TYPES[type_name].file_name
     path.write_text(render_modeling_file(MODEL_TYPES[type_name]))
     result = subprocess.run(
-        [sys.executable, "-m", "ruff", "check", "--no-cache", "--isolated", str(path)], capture_output=True, text=True
+        [sys.executable, "-m", "ruff", "check", "--no-cache", "--isolated", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -78,7 +81,7 @@ def test_library_checkpoints_load_with_only_the_global_table_missing(rendered, t
 @pytest.mark.parametrize("num_global_tokens,mask_first_token", [(1, False), (7, True)])
 def test_full_attention_regime_equals_library_layers(rendered, type_name, num_global_tokens, mask_first_token):
     """On inputs of at most 2 blocks, every layer is exactly the library's layer on the same g + t rows."""
-    module, tester, config, model = build(
+    _, tester, config, model = build(
         rendered, type_name, num_global_tokens=num_global_tokens, mask_first_token=mask_first_token
     )
     library_model = getattr(transformers, MODEL_TYPES[type_name].library_class_name(MODEL_TYPES[type_name].heads[0]))
@@ -117,7 +120,7 @@ def test_every_head_runs_on_long_padded_inputs_and_trains(rendered, type_name):
     model_type = MODEL_TYPES[type_name]
     length = 3 * 16 + 5  # not a multiple of the block: adaptive padding
     for head in model_type.heads:
-        _, tester, config, model = build(rendered, type_name, head=head)
+        _, tester, _, model = build(rendered, type_name, head=head)
         inputs = head_inputs(tester, head, 2, length, 7)
         model.train()
         outputs = model(**inputs, return_dict=False)
