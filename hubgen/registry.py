@@ -56,6 +56,24 @@ class ModelType:
     attribute_map: Mapping[str, str] = field(default_factory=dict)
     library_prefix: str = ""
     tokenizer_hint: str = ""
+    config_position_offset: int = 0
+    library_model_type: str = ""
+    tokenizer_classes: tuple[str, ...] = ()
+
+    def recognises(self, model_type: str, tokenizer_class: str) -> bool:
+        """Whether a library checkpoint with this `model_type` and tokenizer is of this type.
+
+        Types that share a library model type (BARThez is an mBART model) are told apart by their tokenizer.
+        """
+        if model_type != (self.library_model_type or self.name):
+            return False
+        if self.tokenizer_classes:
+            return tokenizer_class in self.tokenizer_classes
+        return not any(
+            other.tokenizer_classes and tokenizer_class in other.tokenizer_classes
+            for other in MODEL_TYPES.values()
+            if (other.library_model_type or other.name) == model_type
+        )
 
     @property
     def module_name(self) -> str:
@@ -89,6 +107,15 @@ class ModelType:
         for head in self.heads:
             mapping[head.auto_class] = f"{self.module_name}.{self.class_name(head)}"
         return mapping
+
+    @property
+    def default_head(self) -> Head:
+        """The head built when the base config names no architecture: the one pre-training used."""
+        for kind in ("masked_lm", "seq2seq_lm"):
+            for head in self.heads:
+                if head.kind == kind:
+                    return head
+        return self.heads[0]
 
     def head_for_architecture(self, architecture: str) -> Head | None:
         """Map a library architecture name (`BertForMaskedLM`) or an LSG one (`LSGBertForMaskedLM`) to its head."""
@@ -155,6 +182,7 @@ def _roberta_like(name: str, class_prefix: str, vocab_size: int, tokenizer_hint:
         config_defaults=MappingProxyType({**_ROBERTA_DEFAULTS, "vocab_size": vocab_size}),
         head_styles=MappingProxyType(_ROBERTA_STYLES),
         tokenizer_hint=tokenizer_hint,
+        config_position_offset=2,
     )
 
 

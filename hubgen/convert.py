@@ -1,0 +1,294 @@
+"""Convert a base checkpoint into an LSG repository folder (shared/LSG_SPEC.md sections 5 and 6).
+
+The base weights are loaded once, by transformers itself, into the rendered LSG class (so sharded checkpoints,
+dtypes, legacy key names and head changes are handled by the library); only the position and global tables are then
+edited in place, so a large model never needs a second copy of its weights. Everything is written to a temporary
+folder that replaces the output folder only when the conversion has succeeded.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shlex
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import torch
+import transformers
+from torch import nn
+
+from hubgen import __version__
+from hubgen.checkpoint import BaseCheckpoint, open_checkpoint
+from hubgen.errors import InvalidInputError
+from hubgen.global_tokens import grow_positions, positional_global_table, random_global_table
+from hubgen.lsg_options import LSGOptions
+from hubgen.registry import Head, ModelType
+from hubgen.render import write_modeling_file
+
+DTYPES = {"auto": "auto", "float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+
+# Config keys that describe the file rather than the model; the LSG config sets its own.
+_DROPPED_CONFIG_KEYS = ("model_type", "architectures", "auto_map", "transformers_version", "_name_or_path", "hubgen")
+
+
+@dataclass(frozen=True)
+class ConversionRequest:
+    """What `hubgen convert` was asked to do; LSG options left at None take the CLI defaults (or, when upgrading an
+    LSG checkpoint, its own values)."""
+
+    base: str
+    max_length: int
+    output: Path
+    architecture: str | None = None
+    lsg_overrides: dict[str, Any] = field(default_factory=dict)
+    random_global_init: bool = False
+    global_positional_stride: int = 64
+    keep_first_global_token: bool = False
+    resize_lsg: bool = False
+    seed: int = 123
+    dtype: str = "auto"
+    token: str | bool | None = None
+    revision: str | None = None
+    command: str = ""
+
+
+@dataclass(frozen=True)
+class ConversionResult:
+    output: Path
+    checkpoint: BaseCheckpoint
+    head: Head
+    options: LSGOptions
+    new_weights: tuple[str, ...]
+    global_init: str
+
+    @property
+    def model_type(self) -> ModelType:
+        return self.checkpoint.model_type
+
+
+def conversion_command(request: ConversionRequest) -> str:
+    """The `hubgen convert` command line that reproduces a conversion, for the model card."""
+    parts = ["hubgen", "convert", request.base, "--max-len", str(request.max_length)]
+    if request.architecture:
+        parts += ["--architecture", request.architecture]
+    for key, value in sorted(request.lsg_overrides.items()):
+        if value is None:
+            continue
+        flag = "--" + key.replace("_", "-")
+        if isinstance(value, bool):
+            parts.append(flag if value else flag.replace("--", "--no-", 1))
+        else:
+            parts += [flag, str(value)]
+    for flag, value, default in (
+        ("--global-positional-stride", request.global_positional_stride, 64),
+        ("--seed", request.seed, 123),
+        ("--dtype", request.dtype, "auto"),
+    ):
+        if value != default:
+            parts += [flag, str(value)]
+    for flag, enabled in (
+        ("--random-global-init", request.random_global_init),
+        ("--keep-first-global-token", request.keep_first_global_token),
+        ("--resize-lsg", request.resize_lsg),
+    ):
+        if enabled:
+            parts.append(flag)
+    if request.revision:
+        parts += ["--revision", request.revision]
+    return shlex.join(parts + ["--out", "OUT"])
+
+
+def check_output_folder(output: Path) -> None:
+    if output.exists() and (not output.is_dir() or any(output.iterdir())):
+        raise InvalidInputError(f"output folder {output} is not empty", "choose a new folder or remove this one")
+
+
+def plan_conversion(request: ConversionRequest) -> tuple[BaseCheckpoint, Head, LSGOptions]:
+    """Every check that can fail, before anything is written: the base, the head, the options and the length."""
+    if request.dtype not in DTYPES:
+        raise InvalidInputError(f"--dtype {request.dtype!r} is not supported", f"choose one of {', '.join(DTYPES)}")
+    if request.global_positional_stride < 1:
+        raise InvalidInputError("--global-positional-stride must be at least 1", "64 is the usual value")
+    if request.resize_lsg and request.random_global_init:
+        raise InvalidInputError(
+            "--resize-lsg keeps the global tokens, --random-global-init replaces them", "pass only one of the two"
+        )
+    checkpoint = open_checkpoint(request.base, token=request.token, revision=request.revision)
+    head = _choose_head(checkpoint, request.architecture)
+    base_options = LSGOptions.from_config(checkpoint.config) if checkpoint.is_lsg else LSGOptions()
+    options = base_options.updated(**request.lsg_overrides)
+    options.validate()
+    options.check_length(request.max_length, checkpoint.text_length, upgrade=checkpoint.is_lsg)
+    return checkpoint, head, options
+
+
+def convert(request: ConversionRequest, report: Callable[[str], None] = lambda step: None) -> ConversionResult:
+    check_output_folder(request.output)
+    report("checking the base checkpoint")
+    checkpoint, head, options = plan_conversion(request)
+    request.output.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{request.output.name}-", dir=request.output.parent))
+    try:
+        report("rendering the modeling file")
+        module = _import_rendered(checkpoint.model_type, staging)
+        report("loading the base weights")
+        tokenizer = transformers.AutoTokenizer.from_pretrained(checkpoint.directory)
+        options = _fit_to_tokenizer(options, request, tokenizer)
+        model, new_weights = _load(module, checkpoint, head, options, request)
+        report("growing position embeddings and initialising global tokens")
+        _grow_position_tables(model, checkpoint, request.max_length)
+        global_init = _initialise_global_tokens(model, checkpoint, tokenizer, request)
+        report("writing the repository")
+        _save(model, tokenizer, checkpoint, request, staging)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    if request.output.exists():
+        request.output.rmdir()
+    staging.rename(request.output)
+    return ConversionResult(request.output, checkpoint, head, options, new_weights, global_init)
+
+
+def _choose_head(checkpoint: BaseCheckpoint, architecture: str | None) -> Head:
+    model_type = checkpoint.model_type
+    names = [architecture] if architecture else list(checkpoint.config.get("architectures") or [])
+    for name in names:
+        head = model_type.head_for_architecture(name)
+        if head is not None:
+            return head
+    if architecture or names:
+        choices = ", ".join(model_type.library_class_name(h) for h in model_type.heads)
+        raise InvalidInputError(
+            f"architecture {names[0]!r} is not available for {model_type.name}", f"choose one of {choices}"
+        )
+    return model_type.default_head
+
+
+def _fit_to_tokenizer(options: LSGOptions, request: ConversionRequest, tokenizer) -> LSGOptions:
+    """Masking the first token is only lossless when every input starts with the same special token."""
+    if "mask_first_token" in request.lsg_overrides and request.lsg_overrides["mask_first_token"] is not None:
+        return options
+    first = tokenizer("a")["input_ids"][0]
+    if first in tokenizer.all_special_ids:
+        return options
+    return options.updated(mask_first_token=False)
+
+
+def _import_rendered(model_type: ModelType, directory: Path) -> ModuleType:
+    path = write_modeling_file(model_type, directory)
+    name = f"hubgen_rendered_{model_type.module_name}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@contextmanager
+def _quiet_transformers():
+    """transformers' loading warnings (newly initialised heads) are reported by hubgen itself, in its summary."""
+    verbosity = transformers.logging.get_verbosity()
+    transformers.logging.set_verbosity_error()
+    try:
+        yield
+    finally:
+        transformers.logging.set_verbosity(verbosity)
+
+
+def _load(module, checkpoint: BaseCheckpoint, head: Head, options: LSGOptions, request: ConversionRequest):
+    model_type = checkpoint.model_type
+    values = {key: value for key, value in checkpoint.config.items() if key not in _DROPPED_CONFIG_KEYS}
+    values.update(options.config_values())
+    config = getattr(module, model_type.config_class)(**values)
+    config.auto_map = model_type.auto_map()
+    torch.manual_seed(request.seed)
+    model_class = getattr(module, model_type.class_name(head))
+    with _quiet_transformers():
+        model, info = model_class.from_pretrained(
+            checkpoint.directory, config=config, dtype=DTYPES[request.dtype], output_loading_info=True
+        )
+    new_weights = tuple(sorted(key for key in info["missing_keys"] if "global_embeddings" not in key))
+    return model.eval(), new_weights
+
+
+def _named_modules(model: nn.Module, suffixes: tuple[str, ...]) -> list[nn.Module]:
+    return [module for name, module in model.base_model.named_modules() if name.endswith(suffixes)]
+
+
+def _grow_position_tables(model: nn.Module, checkpoint: BaseCheckpoint, max_length: int) -> None:
+    model_type = checkpoint.model_type
+    for table in _named_modules(model, ("position_embeddings", "embed_positions")):
+        grown = grow_positions(table.weight.data, model_type.position_offset, max_length)
+        table.weight = nn.Parameter(grown, requires_grad=table.weight.requires_grad)
+        table.num_embeddings = grown.shape[0]
+    model.config.max_position_embeddings = max_length + model_type.config_position_offset
+
+
+def _initialise_global_tokens(model, checkpoint: BaseCheckpoint, tokenizer, request: ConversionRequest) -> str:
+    """Fill the global table per section 5; returns a short description for the summary and the card."""
+    (global_table,) = _named_modules(model, ("global_embeddings",))
+    reinitialise = request.random_global_init or request.keep_first_global_token
+    if checkpoint.is_lsg and not reinitialise:
+        return "kept from the LSG checkpoint"
+    offset = checkpoint.model_type.position_offset
+    (positions,) = _named_modules(model, ("position_embeddings", "embed_positions"))[:1]
+    # Rows of the base's own table (the grown table repeats them); an LSG base's table is used as it is.
+    original = positions.weight.data[offset : offset + checkpoint.text_length]
+    words = model.get_input_embeddings().weight.data
+    first = words[tokenizer("a")["input_ids"][0]]
+    mask_id = tokenizer.mask_token_id if tokenizer.mask_token_id is not None else tokenizer.unk_token_id
+    token_types = _named_modules(model, ("token_type_embeddings",))
+    token_type = token_types[0].weight.data[0] if token_types else None
+    generator = torch.Generator().manual_seed(request.seed)
+    stride = request.global_positional_stride
+    if request.random_global_init:
+        table = random_global_table(original, words, first, token_type, stride, generator)
+        description = "random (Gaussian fitted to the word embeddings), row 0 the first token's input embedding"
+    else:
+        table = positional_global_table(original, first, words[mask_id], token_type, stride, generator)
+        description = f"row 0 the first token's input embedding, others position rows (stride {stride}) + mask token"
+    table = table.to(global_table.weight.dtype)
+    if checkpoint.is_lsg and request.keep_first_global_token:
+        table[0] = global_table.weight.data[0]
+        description += "; row 0 kept from the LSG checkpoint"
+    with torch.no_grad():
+        global_table.weight.copy_(table)
+    return description
+
+
+def _save(model, tokenizer, checkpoint: BaseCheckpoint, request: ConversionRequest, staging: Path) -> None:
+    model.config.hubgen = {
+        "version": __version__,
+        "base_model": checkpoint.reference,
+        "base_revision": checkpoint.revision,
+        "command": request.command or conversion_command(request),
+    }
+    with _quiet_transformers():
+        model.save_pretrained(staging, safe_serialization=True)
+    # The full config, not the diff against class defaults that save_pretrained writes: every LSG key is visible.
+    (staging / "config.json").write_text(model.config.to_json_string(use_diff=False))
+    tokenizer.model_max_length = request.max_length
+    tokenizer.init_kwargs["model_max_length"] = request.max_length
+    tokenizer.save_pretrained(staging)
+    _drop_unrequested_files(staging)
+
+
+def _drop_unrequested_files(staging: Path) -> None:
+    """A published repository holds only what loading needs (section 6)."""
+    for path in staging.iterdir():
+        if path.name.startswith(".") or path.name == "__pycache__":
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+
+
+def read_conversion_metadata(folder: Path) -> dict[str, Any]:
+    """What convert recorded about a folder's origin (base, command), for the card and for publish."""
+    config = json.loads((folder / "config.json").read_text())
+    return config.get("hubgen") or {}
