@@ -206,10 +206,10 @@ def test_interrupted_build_is_redone(tmp_path: Path) -> None:
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        compat._build_once(folder, {"pins": ["a==1"]}, interrupted)
-    assert compat._build_once(folder, {"pins": ["a==1"]}, build) == folder
+        compat.build_once(folder, {"pins": ["a==1"]}, interrupted)
+    assert compat.build_once(folder, {"pins": ["a==1"]}, build) == folder
     assert not (folder / "half-written").exists() and (folder / "payload").is_file()
-    compat._build_once(folder, {"pins": ["a==1"]}, build)
+    compat.build_once(folder, {"pins": ["a==1"]}, build)
     assert len(calls) == 1  # complete: reused
-    compat._build_once(folder, {"pins": ["a==2"]}, build)
+    compat.build_once(folder, {"pins": ["a==2"]}, build)
     assert len(calls) == 2  # other pins: rebuilt

@@ -167,7 +167,7 @@ def _exclusive_lock(lock_path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _build_once(folder: Path, stamp: dict, build: Callable[[Path], None]) -> Path:
+def build_once(folder: Path, stamp: dict, build: Callable[[Path], None]) -> Path:
     """Create ``folder`` with ``build`` unless a previous build with the same ``stamp`` finished.
 
     The marker is written last, so a folder left by an interrupted build (or one built from other pins or for
@@ -202,18 +202,14 @@ def _python_stamp() -> dict:
     return {"python": sys.implementation.cache_tag, "platform": sysconfig.get_platform()}
 
 
-def ensure_transformers_env(version: str) -> Path:
-    """Return a folder holding ``transformers==version`` and its pinned dependencies, installing it if needed.
+def install_pinned(name: str, pins: Sequence[str]) -> Path:
+    """Return ``<COMPAT_DIR>/<name>`` holding exactly ``pins`` (``pip install --target``), installing if needed.
 
-    Installs with ``--no-deps`` from :data:`TRANSFORMERS_PINS`, so the set is exactly the table and never
-    drags in torch (an unpinned torch resolution downloads gigabytes of CUDA wheels). ``--only-binary`` keeps
-    builds out of it; ``--no-compile`` skips byte-compiling thousands of model files that a test never imports
-    (Python compiles what is imported on first use, writing the cache atomically).
+    ``--no-deps`` makes the folder hold the list and nothing else, so it never drags in torch (an unpinned
+    torch resolution downloads gigabytes of CUDA wheels); the pins must therefore be complete. ``--only-binary``
+    keeps source builds (and their network fetches) out. ``--no-compile`` skips byte-compiling thousands of
+    files no test imports; Python compiles what is imported on first use and writes that cache atomically.
     """
-    try:
-        pins = TRANSFORMERS_PINS[version]
-    except KeyError:
-        raise ValueError(f"no pins for transformers {version}; known: {', '.join(SUPPORTED_VERSIONS)}") from None
     stamp = {"pins": sorted(pins), **_python_stamp()}
 
     def install(target: Path) -> None:
@@ -226,10 +222,18 @@ def ensure_transformers_env(version: str) -> Path:
         ]  # fmt: skip
         result = subprocess.run(command, check=False, capture_output=True, text=True)
         if result.returncode != 0:
-            raise RuntimeError(f"installing transformers {version} failed:\n{result.stdout}\n{result.stderr}")
-        shutil.rmtree(target / "bin", ignore_errors=True)  # console scripts; their shebang points at the main venv
+            raise RuntimeError(f"installing {name} failed:\n{result.stdout}\n{result.stderr}")
 
-    return _build_once(COMPAT_DIR / f"transformers-{version}", stamp, install)
+    return build_once(COMPAT_DIR / name, stamp, install)
+
+
+def ensure_transformers_env(version: str) -> Path:
+    """Return a folder holding ``transformers==version`` and its pinned libraries (:data:`TRANSFORMERS_PINS`)."""
+    try:
+        pins = TRANSFORMERS_PINS[version]
+    except KeyError:
+        raise ValueError(f"no pins for transformers {version}; known: {', '.join(SUPPORTED_VERSIONS)}") from None
+    return install_pinned(f"transformers-{version}", pins)
 
 
 def _runtime_requirements(dist: metadata.Distribution) -> Iterator[Requirement]:
@@ -283,7 +287,7 @@ def _link_view(name: str, site: Path, entries: Iterable[str]) -> Path:
         for entry in entries:
             (folder / entry).symlink_to(site / entry)
 
-    return _build_once(COMPAT_DIR / f"{name}-{digest}", stamp, link)
+    return build_once(COMPAT_DIR / f"{name}-{digest}", stamp, link)
 
 
 def shared_view() -> Path:
