@@ -275,11 +275,12 @@ def _top_level_entries(dist: metadata.Distribution) -> set[str]:
 def _link_view(name: str, site: Path, entries: Iterable[str]) -> Path:
     """A folder of symlinks to chosen ``site`` entries, usable as one ``sys.path`` item.
 
-    Linking (rather than putting ``site`` itself on the path) exposes only what was chosen: no hubgen, no
-    ``.pth`` hooks, and none of the main env's other packages (accelerate, sentence-transformers, ...) that an
-    older transformers would otherwise detect and import.
+    Linking (rather than putting ``site`` itself on the path) exposes only what was chosen: no hubgen and
+    none of the main env's other packages (accelerate, sentence-transformers, ...) that an older transformers
+    would otherwise detect and import. ``.pth`` files are dropped: children skip ``site``, so they would be
+    dead weight that only suggests otherwise.
     """
-    entries = sorted(entries)
+    entries = sorted(entry for entry in entries if not entry.endswith(".pth"))
     digest = hashlib.sha256(json.dumps([str(site), entries]).encode()).hexdigest()[:12]
     stamp = {"site": str(site), "entries": entries, **_python_stamp()}
 
@@ -298,7 +299,7 @@ def shared_view() -> Path:
 
 
 def main_view() -> Path:
-    """The main env's site-packages minus hubgen and ``.pth`` hooks (hubgen may also be installed non-editable)."""
+    """The main env's site-packages minus hubgen, whether installed editable (``.pth`` hook) or as files."""
     site = main_site_packages()
     installed = _installed(site)
     hidden = {canonicalize_name(n) for n in HIDDEN_DISTRIBUTIONS}
@@ -306,9 +307,7 @@ def main_view() -> Path:
     for name in hidden & installed.keys():
         hidden_entries |= _top_level_entries(installed[name])
     entries = {
-        entry.name
-        for entry in site.iterdir()
-        if entry.name not in hidden_entries and entry.suffix != ".pth" and entry.name != "__pycache__"
+        entry.name for entry in site.iterdir() if entry.name not in hidden_entries and entry.name != "__pycache__"
     }
     return _link_view("main", site, entries)
 
