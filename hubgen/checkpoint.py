@@ -108,7 +108,9 @@ def _recognise(config: dict[str, Any], directory: Path) -> tuple[ModelType, bool
     if model_type.startswith("lsg-") and model_type[4:] in MODEL_TYPES:
         return MODEL_TYPES[model_type[4:]], True
     tokenizer_config = directory / "tokenizer_config.json"
-    tokenizer_class = json.loads(tokenizer_config.read_text()).get("tokenizer_class", "") if tokenizer_config.exists() else ""
+    tokenizer_class = (
+        json.loads(tokenizer_config.read_text()).get("tokenizer_class", "") if tokenizer_config.exists() else ""
+    )
     for entry in MODEL_TYPES.values():
         if entry.recognises(model_type, tokenizer_class):
             return entry, False

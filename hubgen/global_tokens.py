@@ -42,7 +42,8 @@ def ordered_position_rows(rows: torch.Tensor, stride: int, generator: torch.Gene
     if stride < factor or stride % factor or GLOBAL_ROWS % (stride // factor):
         allowed = ", ".join(str(factor * d) for d in range(1, GLOBAL_ROWS + 1) if GLOBAL_ROWS % d == 0)
         raise InvalidInputError(
-            f"--global-positional-stride {stride} does not fit a table of {n} position rows", f"choose one of {allowed}"
+            f"--global-positional-stride {stride} does not fit a table of {n} position rows",
+            f"choose one of {allowed}",
         )
     group = stride // factor
     return rows[::factor].reshape(-1, group, width).transpose(0, 1).reshape(-1, width)

@@ -55,7 +55,8 @@ class LSGOptions:
         b, s, f = self.block_size, self.sparse_block_size, self.sparsity_factor
         if self.sparsity_type not in SPARSITY_TYPES:
             raise InvalidInputError(
-                f"--sparsity-type {self.sparsity_type!r} is not supported", f"choose one of {', '.join(SPARSITY_TYPES)}"
+                f"--sparsity-type {self.sparsity_type!r} is not supported",
+                f"choose one of {', '.join(SPARSITY_TYPES)}",
             )
         if b < 1:
             raise InvalidInputError(f"--block-size {b} must be at least 1", "128 is the usual value")
