@@ -57,7 +57,6 @@ class ConversionRequest:
     dtype: str = "auto"
     token: str | bool | None = None
     revision: str | None = None
-    command: str = ""
 
 
 @dataclass(frozen=True)
@@ -74,9 +73,12 @@ class ConversionResult:
         return self.checkpoint.model_type
 
 
-def conversion_command(request: ConversionRequest) -> str:
-    """The `hubgen convert` command line that reproduces a conversion, for the model card."""
-    parts = ["hubgen", "convert", request.base, "--max-len", str(request.max_length)]
+def conversion_command(
+    request: ConversionRequest, verb: str = "convert", tail: tuple[str, ...] = ("--out", "OUT")
+) -> str:
+    """The command line that reproduces a conversion, for the model card; built from the request (never from argv,
+    which may hold a token)."""
+    parts = ["hubgen", verb, request.base, "--max-len", str(request.max_length)]
     if request.architecture:
         parts += ["--architecture", request.architecture]
     for key, value in sorted(request.lsg_overrides.items()):
@@ -103,7 +105,7 @@ def conversion_command(request: ConversionRequest) -> str:
             parts.append(flag)
     if request.revision:
         parts += ["--revision", request.revision]
-    return shlex.join(parts + ["--out", "OUT"])
+    return shlex.join(parts + list(tail))
 
 
 def check_output_folder(output: Path) -> None:
@@ -269,7 +271,7 @@ def _save(model, tokenizer, checkpoint: BaseCheckpoint, request: ConversionReque
         "version": __version__,
         "base_model": checkpoint.reference,
         "base_revision": checkpoint.revision,
-        "command": request.command or conversion_command(request),
+        "command": conversion_command(request),
     }
     with _quiet_transformers():
         model.save_pretrained(staging, safe_serialization=True)

@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from hubgen.errors import InvalidInputError
+
 
 @dataclass(frozen=True)
 class Head:
@@ -218,13 +220,10 @@ MODEL_TYPES: Mapping[str, ModelType] = MappingProxyType(
 )
 
 
-class UnknownModelType(ValueError):
-    """Raised with the list of supported types, so the message itself tells the user what would work."""
-
-
 def get_model_type(name: str) -> ModelType:
     try:
         return MODEL_TYPES[name]
     except KeyError:
-        supported = ", ".join(MODEL_TYPES)
-        raise UnknownModelType(f"unknown model type {name!r}; hubgen supports: {supported}") from None
+        raise InvalidInputError(
+            f"unknown model type {name!r}", f"choose one of {', '.join(MODEL_TYPES)} (see `hubgen list`)"
+        ) from None

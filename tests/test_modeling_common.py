@@ -224,3 +224,24 @@ def test_trainer_fine_tuning_reduces_the_loss(rendered, tmp_path, type_name):
     trainer.train()
     losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
     assert losses[-1] < 0.5 * losses[0], losses
+
+
+@pytest.mark.parametrize("type_name", TYPES)
+def test_every_head_loads_from_a_bare_encoder_checkpoint(rendered, tmp_path, type_name):
+    """Heads missing from a checkpoint are initialised (none left on the meta device) and tied where they should be."""
+    model_type = MODEL_TYPES[type_name]
+    module, _, config, bare = build(rendered, type_name)
+    bare.save_pretrained(tmp_path)
+    tester = make_tester(model_type)
+    for head in model_type.heads[1:]:
+        head_config = (
+            config if head is not QUESTION_ANSWERING else config.__class__(**{**config.to_dict(), "num_labels": 2})
+        )
+        model = getattr(module, model_type.class_name(head)).from_pretrained(tmp_path, config=head_config)
+        on_meta = [name for name, tensor in model.state_dict().items() if tensor.device.type == "meta"]
+        assert not on_meta, (head.class_suffix, on_meta)
+        output = model.eval()(**head_inputs(tester, head, 1, 3 * tester.block_size, 0))
+        assert torch.isfinite(output[0]).all(), head.class_suffix
+        if head.kind in ("masked_lm", "causal_lm", "pretraining"):
+            decoder = model.get_output_embeddings()
+            assert decoder.weight is model.get_input_embeddings().weight, head.class_suffix
