@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.resources
-import pprint
 from pathlib import Path
-
-import jinja2
 
 from hubgen import __version__
 from hubgen.registry import ModelType
+from hubgen.templating import environment
 
 # The LSG keys of section 1 of the spec, with the defaults existing configs rely on.
 LSG_DEFAULTS = {
@@ -71,24 +68,6 @@ _FAMILIES = {
 }
 
 
-def _pyrepr(value: object) -> str:
-    return pprint.pformat(value, width=100, sort_dicts=False)
-
-
-def _environment() -> jinja2.Environment:
-    templates = importlib.resources.files("hubgen.templates")
-    environment = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(templates)),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        autoescape=False,
-    )
-    environment.filters["pyrepr"] = _pyrepr
-    return environment
-
-
 def _template_names(model_type: ModelType) -> list[str]:
     family = _FAMILIES[model_type.family]
     styles = model_type.head_styles
@@ -145,7 +124,7 @@ def render_context(model_type: ModelType) -> dict:
 
 def render_modeling_file(model_type: ModelType) -> str:
     """The full source of `modeling_lsg_<type>.py` for this type."""
-    template = _environment().get_template("modeling.py.jinja")
+    template = environment("hubgen.templates").get_template("modeling.py.jinja")
     return template.render(**render_context(model_type))
 
 

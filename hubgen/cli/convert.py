@@ -149,7 +149,7 @@ def convert_command(
         print_summary(result)
 
 
-convert_command.__doc__ += "\n\n" + epilog(
+CONVERT_EXAMPLES = epilog(
     "hubgen convert distilbert-base-uncased --max-len 4096 --out lsg-distilbert-4096",
     "hubgen convert roberta-base --max-len 4096 --architecture RobertaForSequenceClassification --out lsg-roberta",
     "hubgen convert ./my-bert --max-len 8192 --block-size 64 --sparsity-type bos_pooling --sparsity-factor 8 --out out/",

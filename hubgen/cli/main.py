@@ -6,9 +6,11 @@ import typer
 
 from hubgen import __version__
 from hubgen.cli._common import print_error
-from hubgen.cli.convert import convert_command
-from hubgen.cli.models import list_types, render
-from hubgen.cli.smoke import smoke_command
+from hubgen.cli.card import CARD_EXAMPLES, card_command
+from hubgen.cli.convert import CONVERT_EXAMPLES, convert_command
+from hubgen.cli.models import LIST_TYPES_EXAMPLES, RENDER_EXAMPLES, list_types, render
+from hubgen.cli.publish import PUBLISH_EXAMPLES, publish_command
+from hubgen.cli.smoke import SMOKE_EXAMPLES, smoke_command
 from hubgen.errors import HubgenError
 
 app = typer.Typer(
@@ -20,10 +22,12 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-app.command("list")(list_types)
-app.command("render")(render)
-app.command("convert")(convert_command)
-app.command("smoke")(smoke_command)
+app.command("list", epilog=LIST_TYPES_EXAMPLES)(list_types)
+app.command("render", epilog=RENDER_EXAMPLES)(render)
+app.command("convert", epilog=CONVERT_EXAMPLES)(convert_command)
+app.command("smoke", epilog=SMOKE_EXAMPLES)(smoke_command)
+app.command("card", epilog=CARD_EXAMPLES)(card_command)
+app.command("publish", epilog=PUBLISH_EXAMPLES)(publish_command)
 
 
 def _version(value: bool) -> None:
@@ -46,3 +50,6 @@ def main() -> None:
     except HubgenError as error:
         print_error(error)
         raise SystemExit(error.exit_code) from None
+from hubgen.cli.main import main
+if __name__ == "__main__":
+    main()

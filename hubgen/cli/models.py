@@ -43,7 +43,7 @@ def list_types(json_output: Json = False) -> None:
     console.print(table)
 
 
-list_types.__doc__ += "\n\n" + epilog("hubgen list", "hubgen list --json")
+LIST_TYPES_EXAMPLES = epilog("hubgen list", "hubgen list --json")
 
 
 def render(
@@ -61,4 +61,4 @@ def render(
         console.print(f"Wrote [bold]{path}[/bold]")
 
 
-render.__doc__ += "\n\n" + epilog("hubgen render bert", "hubgen render xlm-roberta --out build/")
+RENDER_EXAMPLES = epilog("hubgen render bert", "hubgen render xlm-roberta --out build/")

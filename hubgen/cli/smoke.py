@@ -62,4 +62,4 @@ def smoke_command(
         raise SmokeTestError(f"smoke tests failed: {failed}", "see the table above")
 
 
-smoke_command.__doc__ += "\n\n" + epilog("hubgen smoke lsg-distilbert-4096", "hubgen smoke out/ --json > smoke.json")
+SMOKE_EXAMPLES = epilog("hubgen smoke lsg-distilbert-4096", "hubgen smoke out/ --json > smoke.json")
