@@ -50,6 +50,3 @@ def main() -> None:
     except HubgenError as error:
         print_error(error)
         raise SystemExit(error.exit_code) from None
-from hubgen.cli.main import main
-if __name__ == "__main__":
-    main()
