@@ -142,7 +142,7 @@ def convert(request: ConversionRequest, report: Callable[[str], None] = lambda s
         report("rendering the modeling file")
         module = _import_rendered(checkpoint.model_type, staging)
         report("loading the base weights")
-        tokenizer = transformers.AutoTokenizer.from_pretrained(checkpoint.directory)
+        tokenizer = _load_tokenizer(checkpoint)
         options = _fit_to_tokenizer(options, request, tokenizer)
         model, new_weights = _load(module, checkpoint, head, options, request)
         report("growing position embeddings and initialising global tokens")
@@ -172,6 +172,14 @@ def _choose_head(checkpoint: BaseCheckpoint, architecture: str | None) -> Head:
             f"architecture {names[0]!r} is not available for {model_type.name}", f"choose one of {choices}"
         )
     return model_type.default_head
+
+
+def _load_tokenizer(checkpoint: BaseCheckpoint):
+    """The base tokenizer, without running any code from the checkpoint: an LSG input's config is remote code,
+    which transformers 5.x would otherwise load (and ask about) just to choose the tokenizer class."""
+    model_type = checkpoint.model_type
+    library_config = transformers.AutoConfig.for_model(model_type.library_model_type or model_type.name)
+    return transformers.AutoTokenizer.from_pretrained(checkpoint.directory, config=library_config)
 
 
 def _fit_to_tokenizer(options: LSGOptions, request: ConversionRequest, tokenizer) -> LSGOptions:

@@ -62,8 +62,10 @@ def whoami(client: HfApi) -> Account:
         raise HubAccessError(
             f"{endpoint()} rejected the token ({_status(error)})", "check HF_TOKEN or run `hf auth login` again"
         ) from None
-    except OSError as error:
-        raise HubAccessError(f"cannot reach {endpoint()}: {error}", "check your connection and HF_ENDPOINT") from None
+    except Exception as error:  # noqa: BLE001 - network failures come as many types (httpx, OSError, hub errors)
+        raise HubAccessError(
+            f"cannot reach {endpoint()} ({type(error).__name__}: {error})", "check your connection and HF_ENDPOINT"
+        ) from None
     return Account(info["name"], tuple(org["name"] for org in info.get("orgs") or ()))
 
 
@@ -148,6 +150,10 @@ def push_folder(
         raise HubAccessError(
             f"{endpoint()} refused the upload to {repo_id} ({_status(error)})",
             "check that the token has write access to this namespace",
+        ) from None
+    except Exception as error:  # noqa: BLE001 - connection failures; nothing was committed
+        raise HubAccessError(
+            f"the upload to {repo_id} failed ({type(error).__name__}: {error})", "check your connection and retry"
         ) from None
     pr_url = getattr(commit, "pr_url", None)
     changed = bool(pr_url) if create_pr else commit.oid != head
