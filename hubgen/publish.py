@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from huggingface_hub import HfApi, get_token
+
 from hubgen import hub
 from hubgen.card import write_card
 from hubgen.convert import (
@@ -56,14 +58,9 @@ def publish(request: PublishRequest, report: Callable[[str], None] = lambda step
         check_output_folder(conversion.output)
     report("checking the options and the base checkpoint")
     checkpoint, _, _ = plan_conversion(conversion)
-    report(f"checking access to {hub.endpoint()}")
     if request.repo_id:
         hub.check_repo_id_form(request.repo_id)
-    client = hub.api(hub.resolve_token(conversion.token))
-    account = hub.whoami(client)
-    repo_id = hub.target_repo_id(
-        request.repo_id, request.org, account, checkpoint.name, conversion.max_length, checkpoint.is_lsg
-    )
+    client, repo_id = _target(request, checkpoint, report)
     workspace = None
     if not request.keep_output:
         workspace = Path(tempfile.mkdtemp(prefix="hubgen-publish-"))
@@ -74,7 +71,8 @@ def publish(request: PublishRequest, report: Callable[[str], None] = lambda step
         smoke = run_smoke(result.output, language=_language(result))
         if not smoke.ok:
             failed = ", ".join(check["name"] for check in smoke.checks if not check["ok"])
-            raise SmokeTestError(
+            raise SmokeFailure(
+                smoke,
                 f"smoke tests failed, nothing was pushed: {failed}",
                 "convert with `hubgen convert ... --out DIR`, then `hubgen smoke DIR` shows the details",
             )
@@ -101,6 +99,30 @@ def publish(request: PublishRequest, report: Callable[[str], None] = lambda step
     finally:
         if workspace is not None:
             shutil.rmtree(workspace, ignore_errors=True)
+
+
+class SmokeFailure(SmokeTestError):
+    """A failed smoke test during publish, carrying the report so the job summary can show it."""
+
+    def __init__(self, report: SmokeReport, message: str, hint: str):
+        super().__init__(message, hint)
+        self.report = report
+
+
+def _target(request: PublishRequest, checkpoint, report) -> tuple[HfApi | None, str]:
+    """The client and the repository id, checked against the token's account before any work.
+
+    A dry run needs no token (pull requests from forks get no secrets): it then skips the account checks and names
+    the repository from --repo-id or --org when given.
+    """
+    length, name = request.conversion.max_length, checkpoint.name
+    if request.dry_run and not (request.conversion.token or get_token()):
+        owner = request.org or "<your-user>"
+        return None, request.repo_id or f"{owner}/{hub.default_repo_name(name, length, checkpoint.is_lsg)}"
+    report(f"checking access to {hub.endpoint()}")
+    client = hub.api(hub.resolve_token(request.conversion.token))
+    account = hub.whoami(client)
+    return client, hub.target_repo_id(request.repo_id, request.org, account, name, length, checkpoint.is_lsg)
 
 
 def _language(result: ConversionResult) -> str | None:

@@ -34,7 +34,14 @@ from hubgen.cli._common import (
 )
 from hubgen.cli.convert import Base, conversion_request, summary
 from hubgen.cli.smoke import print_report
-from hubgen.publish import PublishRequest, PublishResult, publish
+from hubgen.errors import HubgenError
+from hubgen.publish import PublishRequest, PublishResult, SmokeFailure, publish
+from hubgen.smoke import SmokeReport
+
+
+def _append(path: Path, text: str) -> None:
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(text)
 
 
 def _result_json(result: PublishResult) -> dict:
@@ -74,6 +81,26 @@ def _print_result(result: PublishResult) -> None:
         console.print(f"[green]Published[/green] {push.url}")
 
 
+def markdown_summary(title: str, smoke: SmokeReport | None, outcome: str) -> str:
+    """The job summary of a CI run (GitHub renders $GITHUB_STEP_SUMMARY as markdown)."""
+    lines = [f"### {title}", "", outcome, ""]
+    if smoke is not None:
+        lines += ["| smoke test | result |", "| --- | --- |"]
+        lines += [f"| {c['name']} | {'pass' if c['ok'] else 'FAIL'}: {c['detail']} |" for c in smoke.checks]
+        if smoke.agreement:
+            lines += ["", f"Fill-mask top-1 agreement with the base model: {smoke.agreement[0]}/{smoke.agreement[1]}"]
+    return "\n".join(lines) + "\n\n"
+
+
+def _outcome(result: PublishResult) -> str:
+    push = result.push
+    if push is None:
+        return f"Dry run: nothing pushed; {len(result.files)} files would go to `{result.repo_id}`."
+    if push.pr_url:
+        return f"Pull request: {push.pr_url}"
+    return f"{'Published' if push.changed else 'Already up to date (no new commit)'}: {push.url}"
+
+
 def publish_command(
     base: Base,
     max_len: MaxLen,
@@ -111,6 +138,9 @@ def publish_command(
     dtype: Dtype = "auto",
     token: Token = None,
     base_revision: Revision = None,
+    summary_file: Annotated[
+        Path | None, typer.Option("--summary", help="Append a markdown summary here (e.g. $GITHUB_STEP_SUMMARY).")
+    ] = None,
     json_output: Json = False,
 ) -> None:
     """Convert BASE to LSG attention, smoke-test it, write its card and push it to the Hub as one commit.
@@ -150,8 +180,17 @@ def publish_command(
         dry_run=dry_run,
         keep_output=out is not None,
     )
-    with steps(not json_output) as report:
-        result = publish(request, report)
+    title = f"{base} → {max_len} tokens"
+    try:
+        with steps(not json_output) as report:
+            result = publish(request, report)
+    except HubgenError as error:
+        if summary_file:
+            smoke = error.report if isinstance(error, SmokeFailure) else None
+            _append(summary_file, markdown_summary(title, smoke, f"**Failed:** {error}"))
+        raise
+    if summary_file:
+        _append(summary_file, markdown_summary(title, result.smoke, _outcome(result)))
     if json_output:
         emit_json(_result_json(result))
     else:
