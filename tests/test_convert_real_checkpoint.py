@@ -46,6 +46,18 @@ def test_default_conversion_keeps_sentence_embeddings(converted):
     assert (cosine >= 0.9999).all(), cosine
 
 
+def test_without_mask_first_token_the_global_token_changes_the_function(tmp_path):
+    """The original converter's defaults (first token not masked): global token 0 is an extra key for everyone."""
+    output = tmp_path / "reference-defaults"
+    convert(ConversionRequest(base=BASE, max_length=4096, output=output, lsg_overrides={"mask_first_token": False}))
+    tokenizer = transformers.AutoTokenizer.from_pretrained(BASE)
+    base = transformers.AutoModel.from_pretrained(BASE).eval()
+    lsg = transformers.AutoModel.from_pretrained(output, trust_remote_code=True).eval()
+    cosine = torch.nn.functional.cosine_similarity(mean_pooled(base, tokenizer), mean_pooled(lsg, tokenizer))
+    print("cosine with the original converter's defaults:", [round(value, 4) for value in cosine.tolist()])
+    assert cosine.min() < 0.999
+
+
 def test_a_4000_token_input_runs(converted):
     tokenizer = transformers.AutoTokenizer.from_pretrained(converted, trust_remote_code=True)
     model = transformers.AutoModel.from_pretrained(converted, trust_remote_code=True).eval()
