@@ -8,11 +8,9 @@ folder that replaces the output folder only when the conversion has succeeded.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shlex
 import shutil
-import sys
 import tempfile
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -31,7 +29,7 @@ from hubgen.errors import InvalidInputError
 from hubgen.global_tokens import grow_positions, positional_global_table, random_global_table
 from hubgen.lsg_options import LSGOptions
 from hubgen.registry import Head, ModelType
-from hubgen.render import write_modeling_file
+from hubgen.render import import_modeling_file, write_modeling_file
 
 DTYPES = {"auto": "auto", "float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
@@ -194,12 +192,7 @@ def _fit_to_tokenizer(options: LSGOptions, request: ConversionRequest, tokenizer
 
 def _import_rendered(model_type: ModelType, directory: Path) -> ModuleType:
     path = write_modeling_file(model_type, directory)
-    name = f"hubgen_rendered_{model_type.module_name}"
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+    return import_modeling_file(path, f"hubgen_rendered_{model_type.module_name}")
 
 
 @contextmanager

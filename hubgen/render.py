@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 from pathlib import Path
+from types import ModuleType
 
 from hubgen import __version__
 from hubgen.registry import ModelType
@@ -126,6 +129,18 @@ def render_modeling_file(model_type: ModelType) -> str:
     """The full source of `modeling_lsg_<type>.py` for this type."""
     template = environment("hubgen.templates").get_template("modeling.py.jinja")
     return template.render(**render_context(model_type))
+
+
+def import_modeling_file(path: Path, module_name: str) -> ModuleType:
+    """Import a rendered file as a top-level module, the way transformers imports remote code.
+
+    The module is registered in `sys.modules` before it runs: its dataclasses look themselves up there.
+    """
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 def write_modeling_file(model_type: ModelType, directory: Path) -> Path:

@@ -37,21 +37,40 @@ from hubgen.convert import ConversionRequest, ConversionResult, convert
 Base = Annotated[str, typer.Argument(help="Base checkpoint: a Hub model id (org/name) or a local folder.")]
 
 
-def conversion_request(base: str, max_len: int, out, **options: Any) -> ConversionRequest:
-    """Build the request from command-line values; LSG options left unset keep their defaults."""
-    lsg_keys = (
-        "block_size",
-        "sparse_block_size",
-        "sparsity_factor",
-        "sparsity_type",
-        "num_global_tokens",
-        "mask_first_token",
-        "pool_with_global",
+_LSG_KEYS = (
+    "block_size",
+    "sparse_block_size",
+    "sparsity_factor",
+    "sparsity_type",
+    "num_global_tokens",
+    "mask_first_token",
+    "pool_with_global",
+)
+_REQUEST_KEYS = (
+    "architecture",
+    "random_global_init",
+    "global_positional_stride",
+    "keep_first_global_token",
+    "resize_lsg",
+    "seed",
+    "dtype",
+    "token",
+    "revision",
+)
+
+
+def conversion_request(arguments: dict[str, Any]) -> ConversionRequest:
+    """Build the request from a command's arguments (its `locals()`): the option names are the request's own, so
+    convert and publish list them once. LSG options left unset keep their defaults."""
+    overrides = {key: arguments[key] for key in _LSG_KEYS if arguments.get(key) is not None}
+    options = {key: arguments[key] for key in _REQUEST_KEYS if key in arguments}
+    return ConversionRequest(
+        base=arguments["base"],
+        max_length=arguments["max_len"],
+        output=arguments["out"],
+        lsg_overrides=overrides,
+        **options,
     )
-    overrides = {key: options.pop(key) for key in lsg_keys if options.get(key) is not None}
-    for key in lsg_keys:
-        options.pop(key, None)
-    return ConversionRequest(base=base, max_length=max_len, output=out, lsg_overrides=overrides, **options)
 
 
 def summary(result: ConversionResult) -> dict[str, Any]:
@@ -120,27 +139,7 @@ def convert_command(
 
     With the defaults the converted model computes the base model's function on inputs of at most two blocks.
     """
-    request = conversion_request(
-        base,
-        max_len,
-        out,
-        architecture=architecture,
-        block_size=block_size,
-        sparse_block_size=sparse_block_size,
-        sparsity_factor=sparsity_factor,
-        sparsity_type=sparsity_type,
-        num_global_tokens=num_global_tokens,
-        mask_first_token=mask_first_token,
-        pool_with_global=pool_with_global,
-        random_global_init=random_global_init,
-        global_positional_stride=global_positional_stride,
-        keep_first_global_token=keep_first_global_token,
-        resize_lsg=resize_lsg,
-        seed=seed,
-        dtype=dtype,
-        token=token,
-        revision=revision,
-    )
+    request = conversion_request(locals())
     with steps(not json_output) as report:
         result = convert(request, report)
     if json_output:

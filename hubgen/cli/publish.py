@@ -148,27 +148,7 @@ def publish_command(
     Nothing is pushed if a check fails; re-publishing identical content makes no new commit. Works with
     huggingface.co and any Hub given by HF_ENDPOINT.
     """
-    conversion = conversion_request(
-        base,
-        max_len,
-        out or Path("repository"),
-        architecture=architecture,
-        block_size=block_size,
-        sparse_block_size=sparse_block_size,
-        sparsity_factor=sparsity_factor,
-        sparsity_type=sparsity_type,
-        num_global_tokens=num_global_tokens,
-        mask_first_token=mask_first_token,
-        pool_with_global=pool_with_global,
-        random_global_init=random_global_init,
-        global_positional_stride=global_positional_stride,
-        keep_first_global_token=keep_first_global_token,
-        resize_lsg=resize_lsg,
-        seed=seed,
-        dtype=dtype,
-        token=token,
-        revision=base_revision,
-    )
+    conversion = conversion_request({**locals(), "out": out or Path("repository"), "revision": base_revision})
     request = PublishRequest(
         conversion=conversion,
         repo_id=repo_id,
