@@ -128,17 +128,15 @@ _ROBERTA_DEFAULTS = {
     "eos_token_id": 2,
 }
 
-_ROBERTA_HEADS = (
-    MODEL,
-    MASKED_LM,
-    CAUSAL_LM,
-    SEQUENCE_CLASSIFICATION,
-    TOKEN_CLASSIFICATION,
-    QUESTION_ANSWERING,
-    MULTIPLE_CHOICE,
-)
+# The fine-tuning heads every encoder type has; the bare model comes first, then the language-model heads.
+_TASK_HEADS = (SEQUENCE_CLASSIFICATION, TOKEN_CLASSIFICATION, QUESTION_ANSWERING, MULTIPLE_CHOICE)
 
-# Head styles name the small head templates a type uses; the BERT-like family shares its encoder stack.
+_ROBERTA_HEADS = (MODEL, MASKED_LM, CAUSAL_LM, *_TASK_HEADS)
+
+# Head styles name the small templates and switches a type uses: `embeddings` (position ids: "bert" or "roberta"),
+# `lm_head` and `classifier` (heads/lm_<style>, heads/classifier_<style>), `pooler` ("tanh", or absent: no pooler),
+# `embedding_projection` (the attribute projecting embeddings to hidden_size, when the model has one) and
+# `qa_dropout` (the config key of a dropout before the span classifier, when the model has one).
 _ROBERTA_STYLES = {"embeddings": "roberta", "lm_head": "roberta", "classifier": "roberta", "pooler": "tanh"}
 
 
@@ -167,16 +165,7 @@ MODEL_TYPES: Mapping[str, ModelType] = MappingProxyType(
             base_model_prefix="bert",
             position_offset=0,
             embedding_width="hidden_size",
-            heads=(
-                MODEL,
-                MASKED_LM,
-                PRETRAINING,
-                BERT_LM_HEAD,
-                SEQUENCE_CLASSIFICATION,
-                TOKEN_CLASSIFICATION,
-                QUESTION_ANSWERING,
-                MULTIPLE_CHOICE,
-            ),
+            heads=(MODEL, MASKED_LM, PRETRAINING, BERT_LM_HEAD, *_TASK_HEADS),
             config_defaults=MappingProxyType(_BERT_LIKE_DEFAULTS),
             head_styles=MappingProxyType(
                 {"embeddings": "bert", "lm_head": "bert", "classifier": "pooled", "pooler": "tanh"}

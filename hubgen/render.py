@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.resources
 import pprint
+import re
 from pathlib import Path
 
 import jinja2
@@ -31,28 +32,32 @@ SHARED_CONFIG_KEYS = ("pad_token_id", "bos_token_id", "eos_token_id", "is_decode
 SHARED_DEFAULTS = {"pad_token_id": None, "bos_token_id": None, "eos_token_id": None, "is_decoder": False}
 
 
+# Per LM head style: the decoder tied to the word embeddings, and where the style has one, the separate output bias
+# the decoder shares (tied by `_tie_weights` on 4.x, declared in `_tied_weights_keys` for 5.x) and the module owning it.
+_LM_STYLES = {
+    "bert": ("cls.predictions.decoder", "cls.predictions.bias", "LMPredictionHead"),
+    "roberta": ("lm_head.decoder", "lm_head.bias", "LMPredictionHead"),
+}
+
+
 def _lm_style(name: str, base: str, pooled: bool) -> dict:
     """Where the LM decoder and its bias live in each LM head style, for tying and output embeddings."""
-    attribute, module, decoder, bias = {
-        "bert": ("cls", "OnlyMLMHead", "cls.predictions.decoder", "cls.predictions.bias"),
-        "roberta": ("lm_head", "LMPredictionHead", "lm_head.decoder", "lm_head.bias"),
-    }[name]
+    decoder, bias, bias_module = _LM_STYLES[name]
+    tied_weights = {f"{decoder}.weight": f"{base}.embeddings.word_embeddings.weight"}
+    if bias is not None:
+        tied_weights[f"{decoder}.bias"] = bias
     return {
-        "attribute": attribute,
-        "module": module,
         "decoder": decoder,
-        "tied_weights": {
-            f"{decoder}.weight": f"{base}.embeddings.word_embeddings.weight",
-            f"{decoder}.bias": bias,
-        },
+        "tied_weights": tied_weights,
+        "bias_module": bias_module,
         # Heads that never read the pooler build the base model without it, as the library does.
         "base_kwargs": ", add_pooling_layer=False" if pooled else "",
     }
 
 
-# The transformers output classes each head kind returns (imported only when used, so files pass `ruff check`).
+# The transformers output classes each head kind returns (imported only when used, so files pass `ruff check`); the
+# bare model returns `BaseModelOutputWithPooling` when it has a pooler, `BaseModelOutput` otherwise.
 _HEAD_OUTPUTS = {
-    "model": ("BaseModelOutputWithPooling",),
     "masked_lm": ("MaskedLMOutput",),
     "causal_lm": ("CausalLMOutput",),
     "pretraining": ("ModelOutput",),
@@ -62,23 +67,43 @@ _HEAD_OUTPUTS = {
     "multiple_choice": ("MultipleChoiceModelOutput",),
 }
 
-# Family facts the templates need: the inputs the base model takes and the template of its heads.
+# Family facts the templates need: the inputs the base model takes (in the library's order) and the template of its
+# heads. The family template itself (families/<family>.py.jinja) holds the layer stack.
+_ENCODER_INPUTS = ("input_ids", "attention_mask", "token_type_ids", "position_ids", "inputs_embeds")
 _FAMILIES = {
-    "bert": {
-        "model_inputs": ("input_ids", "attention_mask", "token_type_ids", "position_ids", "inputs_embeds"),
-        "heads_template": "encoder.py.jinja",
-    },
+    "bert": {"model_inputs": _ENCODER_INPUTS, "heads_template": "encoder.py.jinja"},
 }
+
+# Optional style switches (see hubgen.registry): absent means the model does not have the part.
+_STYLE_DEFAULTS = {"pooler": None, "embedding_projection": None, "qa_dropout": None}
+
+
+def _tidy(source: str) -> str:
+    """At most two blank lines in a row: templates leave room around optional blocks, which may render empty."""
+    return re.sub(r"\n(?:[ \t]*\n){3,}", "\n\n\n", source)
 
 
 def _pyrepr(value: object) -> str:
     return pprint.pformat(value, width=100, sort_dicts=False)
 
 
+class _RecordingLoader(jinja2.FileSystemLoader):
+    """Remembers which templates a render read, in order, for the header of the rendered file."""
+
+    def __init__(self, searchpath: str):
+        super().__init__(searchpath)
+        self.names: list[str] = []
+
+    def get_source(self, environment: jinja2.Environment, template: str):
+        if template not in self.names:
+            self.names.append(template)
+        return super().get_source(environment, template)
+
+
 def _environment() -> jinja2.Environment:
     templates = importlib.resources.files("hubgen.templates")
     environment = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(templates)),
+        loader=_RecordingLoader(str(templates)),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,
@@ -89,22 +114,6 @@ def _environment() -> jinja2.Environment:
     return environment
 
 
-def _template_names(model_type: ModelType) -> list[str]:
-    family = _FAMILIES[model_type.family]
-    styles = model_type.head_styles
-    return [
-        "modeling.py.jinja",
-        "common/lsg_attention.py.jinja",
-        "common/config.py.jinja",
-        "common/losses.py.jinja",
-        f"families/{model_type.family}.py.jinja",
-        f"heads/{family['heads_template']}",
-        "heads/calls.py.jinja",
-        f"heads/lm_{styles['lm_head']}.py.jinja",
-        f"heads/classifier_{styles['classifier']}.py.jinja",
-    ]
-
-
 def render_context(model_type: ModelType) -> dict:
     family = _FAMILIES[model_type.family]
     defaults = dict(model_type.config_defaults)
@@ -113,8 +122,14 @@ def render_context(model_type: ModelType) -> dict:
     }
     shared["add_cross_attention"] = False
     shared["tie_word_embeddings"] = True
-    styles = dict(model_type.head_styles)
-    outputs = sorted({name for head in model_type.heads for name in _HEAD_OUTPUTS[head.kind]})
+    styles = {**_STYLE_DEFAULTS, **model_type.head_styles}
+    model_output = "BaseModelOutputWithPooling" if styles["pooler"] else "BaseModelOutput"
+    outputs = sorted(
+        {model_output}
+        | {name for head in model_type.heads if head.kind != "model" for name in _HEAD_OUTPUTS[head.kind]}
+    )
+    generates = any(head.kind == "causal_lm" for head in model_type.heads)
+    transformers_imports = (["GenerationMixin"] if generates else []) + ["PretrainedConfig", "PreTrainedModel"]
     exported = sorted([model_type.config_class] + [model_type.class_name(head) for head in model_type.heads])
     return {
         "type": model_type,
@@ -137,16 +152,21 @@ def render_context(model_type: ModelType) -> dict:
         "heads_template": family["heads_template"],
         "class_name": model_type.class_name,
         "output_classes": outputs,
+        "model_output": model_output,
+        "transformers_imports": transformers_imports,
         "exported_names": exported,
         "hubgen_version": __version__,
-        "template_names": _template_names(model_type),
     }
 
 
 def render_modeling_file(model_type: ModelType) -> str:
     """The full source of `modeling_lsg_<type>.py` for this type."""
-    template = _environment().get_template("modeling.py.jinja")
-    return template.render(**render_context(model_type))
+    context = render_context(model_type)
+    environment = _environment()
+    template = environment.get_template("modeling.py.jinja")
+    # The header names every template the file comes from, which depends on the type: a first render finds them.
+    template.render(**context, template_names=[])
+    return _tidy(template.render(**context, template_names=environment.loader.names))
 
 
 def write_modeling_file(model_type: ModelType, directory: Path) -> Path:
