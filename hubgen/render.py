@@ -37,6 +37,9 @@ SHARED_DEFAULTS = {"pad_token_id": None, "bos_token_id": None, "eos_token_id": N
 _LM_STYLES = {
     "bert": ("cls.predictions.decoder", "cls.predictions.bias", "LMPredictionHead"),
     "roberta": ("lm_head.decoder", "lm_head.bias", "LMPredictionHead"),
+    "albert": ("predictions.decoder", "predictions.bias", "MLMHead"),
+    "electra": ("generator_lm_head", None, None),
+    "distilbert": ("vocab_projector", None, None),
 }
 
 
@@ -72,6 +75,11 @@ _HEAD_OUTPUTS = {
 _ENCODER_INPUTS = ("input_ids", "attention_mask", "token_type_ids", "position_ids", "inputs_embeds")
 _FAMILIES = {
     "bert": {"model_inputs": _ENCODER_INPUTS, "heads_template": "encoder.py.jinja"},
+    "albert": {"model_inputs": _ENCODER_INPUTS, "heads_template": "encoder.py.jinja"},
+    "distilbert": {
+        "model_inputs": ("input_ids", "attention_mask", "inputs_embeds", "position_ids"),
+        "heads_template": "encoder.py.jinja",
+    },
 }
 
 # Optional style switches (see hubgen.registry): absent means the model does not have the part.
