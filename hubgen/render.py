@@ -91,8 +91,6 @@ def _tidy(source: str) -> str:
     return re.sub(r"\n(?:[ \t]*\n){3,}", "\n\n\n", source)
 
 
-
-
 def render_context(model_type: ModelType) -> dict:
     family = _FAMILIES[model_type.family]
     defaults = dict(model_type.config_defaults)
