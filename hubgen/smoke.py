@@ -57,14 +57,23 @@ def local_base(reference: str | None) -> str | None:
 
 
 def run_smoke(
-    folder: Path, base: str | None = None, language: str | None = None, timeout: float = 3600
+    folder: Path,
+    base: str | None = None,
+    language: str | None = None,
+    sentences: list[str] | None = None,
+    timeout: float = 3600,
 ) -> SmokeReport:
+    """Smoke-test `folder` in a fresh interpreter; fill-mask `sentences` hold `{mask}` where the mask token goes."""
     if not (folder / "config.json").exists():
         raise InvalidInputError(
             f"{folder} has no config.json", "run `hubgen convert` first, or pass a converted folder"
         )
     base = local_base(base or read_conversion_metadata(folder).get("base_model"))
-    request = {"folder": str(folder.resolve()), "base": base, "language": language}
+    if sentences and any("{mask}" not in sentence for sentence in sentences):
+        raise InvalidInputError(
+            "every fill-mask sentence needs a {mask} placeholder", 'e.g. "Paris is the {mask} of France."'
+        )
+    request = {"folder": str(folder.resolve()), "base": base, "language": language, "sentences": sentences}
     environment = {
         **os.environ,
         "HF_HUB_OFFLINE": "1",
