@@ -6,7 +6,6 @@ import subprocess
 import textwrap
 from pathlib import Path
 
-import pytest
 from support.actionlint import ACTIONLINT_VERSION, actionlint_command
 from support.compat import REPO_ROOT
 
