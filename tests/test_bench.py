@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+from pathlib import Path
 
 import pytest
 from support.cli import run_cli
@@ -52,6 +53,14 @@ def test_lengths_are_skipped_when_predicted_too_long_or_too_large():
     assert "max-memory-gb" in runner.skip_reason(done, 8192, small, 1.0)
     failed = [Measurement("core", "c", "lsg", 1024, status="failed", reason="x")]
     assert runner.skip_reason(failed, 2048, plan, 1.0) == "a shorter length failed"
+
+
+def test_warm_up_lengths_stay_on_the_measured_code_path():
+    series = {s.impl: s for s in runner.plan_series(BenchPlan(), Path("unused")) if s.section == "model"}
+    assert series["lsg"].warmup_length(1024) == 384  # a quarter (256) would take LSG's full-attention path
+    assert series["bigbird"].warmup_length(1024) == 768  # BigBird is block-sparse above 11 blocks of 64
+    assert series["sdpa"].warmup_length(1024) == 256
+    assert series["lsg"].warmup_length(8192) == 2048
 
 
 def _synthetic(lsg_seconds: float, lsg_bytes: int) -> BenchResults:

@@ -19,6 +19,9 @@ MODEL_LABELS = {
     "bigbird": "bigbird block_sparse 64x3",
 }
 SDPA_LABEL = "sdpa (full)"
+# The sparse settings of the published checkpoints the contenders stand for.
+LONGFORMER_WINDOW = 512  # longformer-base-4096
+BIGBIRD_BLOCK, BIGBIRD_RANDOM_BLOCKS = 64, 3  # bigbird-roberta-base
 SECTIONS = ("core", "model")
 
 
@@ -69,13 +72,18 @@ class CoreSetting:
         return self.num_global_tokens + 3 * self.block_size + sparse
 
     @property
-    def label(self) -> str:
-        name = f"lsg {self.sparsity_type} {self.block_size}/{self.sparse_block_size}"
+    def pattern_label(self) -> str:
+        """`norm 128/128 f4`: type, block/sparse sizes, factor (if sparse), global tokens (if not one)."""
+        name = f"{self.sparsity_type} {self.block_size}/{self.sparse_block_size}"
         if self.has_sparse:
             name += f" f{self.sparsity_factor}"
         if self.num_global_tokens != 1:
             name += f" g{self.num_global_tokens}"
         return name
+
+    @property
+    def label(self) -> str:
+        return f"lsg {self.pattern_label}"
 
     def config_values(self) -> dict:
         """The config.json keys of this setting (also what `LSGPattern` is built from)."""

@@ -40,6 +40,7 @@ CSV_COLUMNS = (
     "peak_mib",
     "peak_kib_per_token",
     "peak_above_warmup",
+    "warmup_length",
     "flop_bound_gflop",
     "bound_s",
     "time_over_bound",
@@ -66,6 +67,7 @@ def csv_row(results: BenchResults, measurement: Measurement) -> dict:
         "first_step_s": measurement.first_step_s,
         "peak_mib": measurement.peak_mib,
         "peak_above_warmup": measurement.peak_above_warmup,
+        "warmup_length": measurement.warmup_length,
         "flop_bound_gflop": None if measurement.flops is None else measurement.flops / 1e9,
         **results.derived(measurement),
     }

@@ -29,6 +29,7 @@ class Measurement:
     first_step_s: float | None = None
     peak_bytes: int | None = None
     peak_above_warmup: bool | None = None
+    warmup_length: int | None = None
     flops: float | None = None
     setting: dict[str, Any] | None = None
 

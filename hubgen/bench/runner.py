@@ -20,7 +20,17 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from hubgen.bench.plan import MODEL_LABELS, SDPA_LABEL, BenchPlan, CoreSetting, full_flops, lsg_flops
+from hubgen.bench.plan import (
+    BIGBIRD_BLOCK,
+    BIGBIRD_RANDOM_BLOCKS,
+    LONGFORMER_WINDOW,
+    MODEL_LABELS,
+    SDPA_LABEL,
+    BenchPlan,
+    CoreSetting,
+    full_flops,
+    lsg_flops,
+)
 from hubgen.bench.results import GIB, BenchResults, Measurement
 from hubgen.fresh_process import run_script
 from hubgen.registry import get_model_type
@@ -52,6 +62,39 @@ class Series:
         if self.setting is None:
             return full_flops(length + self.job["num_global_tokens"], plan.head_dim, plan.heads, plan.batch)
         return lsg_flops(CoreSetting(**self.setting), length, plan.head_dim, plan.heads, plan.batch)
+
+    def warmup_length(self, length: int) -> int:
+        """A shorter length that takes the same code path, so one-time costs of that path fall in the warm-up.
+
+        A quarter of the length, raised where that would take another path: LSG attention is full attention up to
+        2b tokens, BigBird's block-sparse attention falls back to full attention up to (5 + 2r) blocks of 64.
+        """
+        quarter = max(length // 4, 64)
+        if self.impl == "lsg":
+            block = self.job["setting"]["block_size"]
+            threshold, step = 2 * block, block
+        elif self.impl == "bigbird":
+            threshold, step = (5 + 2 * BIGBIRD_RANDOM_BLOCKS) * BIGBIRD_BLOCK, BIGBIRD_BLOCK
+        else:
+            return quarter
+        if length <= threshold:
+            return quarter
+        shortest = (threshold // step + 1) * step
+        warmup = max(-(-quarter // step) * step, shortest)
+        return warmup if warmup < length else quarter
+
+    def measurement(self, plan: BenchPlan, length: int, result: dict) -> Measurement:
+        """A worker's result (or a skip: status and reason only) as a measurement of this configuration."""
+        measurement = Measurement(self.section, self.config, self.impl, length, result["status"])
+        measurement.reason = result.get("reason", "")
+        measurement.flops, measurement.setting = self.flops(plan, length), self.setting
+        if measurement.ok:
+            measurement.times = result["times"]
+            measurement.first_step_s = result["first_step_s"]
+            measurement.peak_bytes = result["peak_bytes"]
+            measurement.peak_above_warmup = result["peak_above_warmup"]
+            measurement.warmup_length = result["warmup_length"]
+        return measurement
 
 
 def plan_series(plan: BenchPlan, module_path: Path) -> list[Series]:
@@ -90,9 +133,12 @@ def plan_series(plan: BenchPlan, module_path: Path) -> list[Series]:
             "attention_dropout": plan.attention_dropout,
             "hidden_dropout": plan.hidden_dropout,
             "max_position_embeddings": plan.max_model_length + 2,
+            "longformer_window": LONGFORMER_WINDOW,
+            "bigbird_block_size": BIGBIRD_BLOCK,
+            "bigbird_random_blocks": BIGBIRD_RANDOM_BLOCKS,
         }
         for name in plan.models:
-            label = MODEL_LABELS[name] + (f" ({plan.model_setting.label[4:]})" if name == "lsg" else "")
+            label = MODEL_LABELS[name] + (f" ({plan.model_setting.pattern_label})" if name == "lsg" else "")
             exponent = 2.0 if name == "sdpa" else 1.0
             series.append(
                 Series("model", label, name, tuple(sorted(plan.model_lengths)), {**model, "model": name}, exponent)
@@ -148,34 +194,20 @@ def run_worker(job: dict, timeout: float, threads: int | None = None) -> dict:
     return {"status": "failed", "reason": run.failure(f"exit code {run.returncode}")}
 
 
-def _measurement(series: Series, length: int, result: dict, plan: BenchPlan) -> Measurement:
-    measurement = Measurement(
-        series.section, series.config, series.impl, length, flops=series.flops(plan, length), setting=series.setting
-    )
-    measurement.status = result["status"]
-    measurement.reason = result.get("reason", "")
-    if measurement.ok:
-        measurement.times = result["times"]
-        measurement.first_step_s = result["first_step_s"]
-        measurement.peak_bytes = result["peak_bytes"]
-        measurement.peak_above_warmup = result["peak_above_warmup"]
-    return measurement
-
-
-def _measure_series(series: Series, plan: BenchPlan, progress: Progress, counter: Iterator[int], total: int):
+def _measure_series(
+    series: Series, plan: BenchPlan, progress: Progress, counter: Iterator[int], total: int
+) -> list[Measurement]:
     done: list[Measurement] = []
     for length in series.lengths:
         index = next(counter)
         reason = skip_reason(done, length, plan, series.exponent)
         if reason:
-            skipped = Measurement(series.section, series.config, series.impl, length, "skipped", reason)
-            skipped.flops, skipped.setting = series.flops(plan, length), series.setting
-            done.append(skipped)
+            done.append(series.measurement(plan, length, {"status": "skipped", "reason": reason}))
             continue
         progress(f"[{index}/{total}] {series.section}: {series.config} at {length:,} tokens")
-        job = {**series.job, "length": length}
+        job = {**series.job, "length": length, "warmup_length": series.warmup_length(length)}
         result = run_worker(job, timeout=2 * plan.max_seconds + STARTUP_SECONDS, threads=plan.threads)
-        done.append(_measurement(series, length, result, plan))
+        done.append(series.measurement(plan, length, result))
     return done
 
 

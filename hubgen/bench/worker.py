@@ -7,8 +7,8 @@ standard library only, and the LSG code it measures is the rendered modeling fil
 its path as users load it, so the figures are those of the code that ships, whatever the LSG core becomes.
 
 Protocol of a core or model job (`_measure`):
-1. one untimed warm-up step at a quarter of the length: loads kernels, starts the thread pools, allocates the
-   optimizer state (model level), so none of that is counted;
+1. one untimed warm-up step at a shorter length on the same code path (the runner's `warmup_length`): loads
+   kernels, starts the thread pools, allocates the optimizer state (model level), so none of that is counted;
 2. the inputs of the measured length are built, freed memory is handed back to the OS (`gc`, `malloc_trim`) and
    the current RSS is read: the baseline;
 3. one step at the length; peak memory = the process's peak RSS after it (`ru_maxrss`) minus the baseline. It
@@ -108,7 +108,9 @@ def core_step_factory(job: dict):
     """`make(length)` -> a forward+backward step of the attention core on fixed random inputs of that length.
 
     Inputs are drawn from a generator seeded with the job's seed, so every configuration sees the same q, k, v and
-    output gradient at a given length. Rows are g + t: the global rows, then the text.
+    output gradient at a given length. Rows are g + t: the global rows, then the text. q, k, v are laid out as a
+    model's attention layer passes them: projections of shape (batch, rows, heads, d) viewed as (batch, heads, rows,
+    d), so a core that needs contiguous heads pays for the copy here as it would in a model.
     """
     heads, head_dim, batch = job["heads"], job["head_dim"], job["batch"]
     setting = job.get("setting")
@@ -122,14 +124,14 @@ def core_step_factory(job: dict):
     def make(length: int):
         rows = globals_ + length
         generator = torch.Generator().manual_seed(job["seed"])
-        q, k, v = (torch.randn(batch, heads, rows, head_dim, generator=generator) for _ in range(3))
+        leaves = [torch.randn(batch, rows, heads, head_dim, generator=generator).requires_grad_() for _ in range(3)]
         grad = torch.randn(batch, rows, heads, head_dim, generator=generator)
         mask = torch.ones(batch, rows, dtype=torch.bool)
-        for tensor in (q, k, v):
-            tensor.requires_grad_(True)
 
         def step() -> None:
-            q.grad = k.grad = v.grad = None
+            for leaf in leaves:
+                leaf.grad = None
+            q, k, v = (leaf.transpose(1, 2) for leaf in leaves)
             if job["impl"] == "lsg":
                 result = module.lsg_attention(q, k, v, mask, pattern, 0.0, False)
                 out = result[0] if isinstance(result, tuple) else result
@@ -171,11 +173,14 @@ def build_model(job: dict):
         config = transformers.RobertaConfig(**common, attn_implementation="sdpa")
         return transformers.RobertaForSequenceClassification(config)
     if kind == "longformer":
-        config = transformers.LongformerConfig(**common, attention_window=512)
+        config = transformers.LongformerConfig(**common, attention_window=job["longformer_window"])
         return transformers.LongformerForSequenceClassification(config)
     if kind == "bigbird":
         config = transformers.BigBirdConfig(
-            **common, attention_type="block_sparse", block_size=64, num_random_blocks=3
+            **common,
+            attention_type="block_sparse",
+            block_size=job["bigbird_block_size"],
+            num_random_blocks=job["bigbird_random_blocks"],
         )
         return transformers.BigBirdForSequenceClassification(config)
     raise ValueError(f"unknown model {kind!r}")
@@ -207,9 +212,8 @@ def model_step_factory(job: dict):
 # --- the measurements ------------------------------------------------------------------------------------------------
 
 
-def _measure(make, length: int, repeats: int, max_memory_bytes: int) -> dict:
+def _measure(make, length: int, warmup_length: int, repeats: int, max_memory_bytes: int) -> dict:
     """Warm up, then peak memory of one step over the baseline, then `repeats` timed steps (see the module doc)."""
-    warmup_length = max(length // 4, 64)
     warm = make(warmup_length)
     warm()
     del warm
@@ -263,7 +267,8 @@ def run_job(job: dict) -> dict:
             result = measure_gemm(job)
         else:
             factory = core_step_factory if job["kind"] == "core" else model_step_factory
-            result = _measure(factory(job), job["length"], job["repeats"], job["max_memory_bytes"])
+            make = factory(job)
+            result = _measure(make, job["length"], job["warmup_length"], job["repeats"], job["max_memory_bytes"])
     except (MemoryError, RuntimeError) as error:
         if isinstance(error, MemoryError) or "alloc" in str(error).lower():
             limit = job.get("max_memory_bytes", 0) / 2**30
