@@ -40,6 +40,8 @@ WORKER = Path(__file__).with_name("worker.py")
 RESULT_MARKER = "HUBGEN_BENCH_RESULT "  # the worker's own constant; it cannot be imported here without torch
 # What a worker needs beyond its steps: starting Python, importing torch and transformers, the warm-up.
 STARTUP_SECONDS = 120.0
+# Products timed for the GEMM rate; the best is kept, so more of them make a loaded machine's figure steadier.
+GEMM_REPEATS = 10
 
 Progress = Callable[[str], None]
 
@@ -264,7 +266,7 @@ def run_benchmark(plan: BenchPlan, progress: Progress | None = None) -> BenchRes
         total = 1 + sum(len(entry.lengths) for entry in series)
         counter = iter(range(1, total + 1))
         progress(f"[{next(counter)}/{total}] fp32 GEMM throughput ({plan.gemm_size}x{plan.gemm_size})")
-        gemm_job = {"kind": "gemm", "size": plan.gemm_size, "repeats": 5, "seed": plan.seed}
+        gemm_job = {"kind": "gemm", "size": plan.gemm_size, "repeats": GEMM_REPEATS, "seed": plan.seed}
         gemm = run_worker(gemm_job, timeout=plan.max_seconds + STARTUP_SECONDS, threads=plan.threads)
         measurements = [m for entry in series for m in _measure_series(entry, plan, progress, counter, total)]
     machine["torch_threads"] = gemm.get("torch_threads", machine["torch_threads"])  # what the workers used
