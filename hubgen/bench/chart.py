@@ -31,7 +31,7 @@ def write_chart(results: BenchResults, path: Path) -> None:
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
-        from matplotlib.ticker import FuncFormatter, NullFormatter
+        from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
     except ImportError:
         raise HubgenError("matplotlib is needed for the chart", "pip install 'hubgen[bench]'") from None
 
@@ -56,6 +56,7 @@ def write_chart(results: BenchResults, path: Path) -> None:
             axis.set_xscale("log", base=2)
             axis.set_yscale("log")
             axis.set_xticks(lengths, [f"{length:,}" for length in lengths])
+            axis.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
             axis.yaxis.set_major_formatter(FuncFormatter(lambda y, _: f"{y:g}"))
             axis.yaxis.set_minor_formatter(NullFormatter())
             axis.set_xlabel("tokens")
