@@ -6,6 +6,7 @@ import typer
 
 from hubgen import __version__
 from hubgen.cli._common import print_error
+from hubgen.cli.bench import BENCH_EXAMPLES, bench_command
 from hubgen.cli.card import CARD_EXAMPLES, card_command
 from hubgen.cli.convert import CONVERT_EXAMPLES, convert_command
 from hubgen.cli.demo import DEMO_EXAMPLES, demo_command
@@ -27,6 +28,7 @@ app.command("list", epilog=LIST_TYPES_EXAMPLES)(list_types)
 app.command("render", epilog=RENDER_EXAMPLES)(render)
 app.command("convert", epilog=CONVERT_EXAMPLES)(convert_command)
 app.command("smoke", epilog=SMOKE_EXAMPLES)(smoke_command)
+app.command("bench", epilog=BENCH_EXAMPLES)(bench_command)
 app.command("card", epilog=CARD_EXAMPLES)(card_command)
 app.command("publish", epilog=PUBLISH_EXAMPLES)(publish_command)
 app.command("demo", epilog=DEMO_EXAMPLES)(demo_command)
