@@ -197,13 +197,18 @@ def _import_rendered(model_type: ModelType, directory: Path) -> ModuleType:
 
 @contextmanager
 def _quiet_transformers():
-    """transformers' loading warnings (newly initialised heads) are reported by hubgen itself, in its summary."""
+    """transformers' loading warnings (newly initialised heads) are reported by hubgen itself, in its summary, and
+    its progress bars would interleave with hubgen's own step display."""
     verbosity = transformers.logging.get_verbosity()
+    bars = transformers.utils.logging.is_progress_bar_enabled()
     transformers.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
     try:
         yield
     finally:
         transformers.logging.set_verbosity(verbosity)
+        if bars:
+            transformers.utils.logging.enable_progress_bar()
 
 
 def _load(module, checkpoint: BaseCheckpoint, head: Head, options: LSGOptions, request: ConversionRequest):

@@ -155,12 +155,21 @@ def test_text_length_must_be_whole_blocks(rendered):
 
 
 @pytest.mark.parametrize("kind,causal", [("norm", False), ("pooling", False), ("none", True)])
-def test_fused_forward_equals_the_explicit_one(rendered, monkeypatch, kind, causal):
-    """torch's fused CPU kernel (used when it applies) and the explicit chunk computation give the same numbers."""
+def test_fused_kernels_equal_the_explicit_computation(rendered, monkeypatch, kind, causal):
+    """torch's fused CPU kernels (used when they apply) and the explicit chunk computation agree, gradients too."""
     module = rendered("bert")
     pattern = Pattern(g=2, b=BLOCK, s=BLOCK, f=2, kind=kind, causal=causal)
-    inputs = make_inputs(g=2, t=64)
-    fused, _ = run_lsg(module, inputs, pattern)
+    query, key, value, key_mask = make_inputs(g=2, t=64)
+    weights = torch.randn(query.shape[0], query.shape[2], query.shape[1], query.shape[3])
+
+    def outputs_and_gradients():
+        leaves = [x.clone().requires_grad_() for x in (query, key, value)]
+        out, _ = run_lsg(module, (*leaves, key_mask), pattern)
+        (out * weights).sum().backward()
+        return [out.detach()] + [leaf.grad for leaf in leaves]
+
+    fused = outputs_and_gradients()
     monkeypatch.setattr(module, "_CPU_FLASH", None)
-    explicit, _ = run_lsg(module, inputs, pattern)
-    torch.testing.assert_close(fused, explicit, atol=1e-6, rtol=1e-5)
+    explicit = outputs_and_gradients()
+    for got, want in zip(fused, explicit):
+        torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
