@@ -36,10 +36,8 @@ CSV_COLUMNS = (
     "repeats",
     "time_best_s",
     "time_median_s",
-    "first_step_s",
     "peak_mib",
     "peak_kib_per_token",
-    "peak_above_warmup",
     "warmup_length",
     "flop_bound_gflop",
     "bound_s",
@@ -64,9 +62,7 @@ def csv_row(results: BenchResults, measurement: Measurement) -> dict:
         "repeats": len(measurement.times),
         "time_best_s": measurement.best,
         "time_median_s": measurement.median,
-        "first_step_s": measurement.first_step_s,
         "peak_mib": measurement.peak_mib,
-        "peak_above_warmup": measurement.peak_above_warmup,
         "warmup_length": measurement.warmup_length,
         "flop_bound_gflop": None if measurement.flops is None else measurement.flops / 1e9,
         **results.derived(measurement),
@@ -80,8 +76,6 @@ def _number(value: float | None, digits: int = 3) -> str:
 def _note(measurement: Measurement) -> str:
     if not measurement.ok:
         return f"{measurement.status}: {measurement.reason}"
-    if measurement.peak_above_warmup is False:
-        return "peak not above the warm-up's: memory is an upper bound"
     return ""
 
 

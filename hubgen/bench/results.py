@@ -26,9 +26,7 @@ class Measurement:
     status: str = "ok"
     reason: str = ""
     times: list[float] = field(default_factory=list)
-    first_step_s: float | None = None
     peak_bytes: int | None = None
-    peak_above_warmup: bool | None = None
     warmup_length: int | None = None
     flops: float | None = None
     setting: dict[str, Any] | None = None

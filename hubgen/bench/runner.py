@@ -92,9 +92,7 @@ class Series:
         measurement.flops, measurement.setting = self.flops(plan, length), self.setting
         if measurement.ok:
             measurement.times = result["times"]
-            measurement.first_step_s = result["first_step_s"]
             measurement.peak_bytes = result["peak_bytes"]
-            measurement.peak_above_warmup = result["peak_above_warmup"]
             measurement.warmup_length = result["warmup_length"]
         return measurement
 

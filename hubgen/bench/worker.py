@@ -1,26 +1,23 @@
 """One benchmark measurement in a fresh interpreter: time and peak memory of one configuration at one length.
 
 `hubgen.bench.runner` runs this file as a script, `python worker.py JOB_JSON`, and reads the one line it prints
-that starts with `RESULT_MARKER`. One process per measurement, because a process's peak RSS only grows: two
-configurations measured in one process would mix their figures. The file imports torch, transformers and the
-standard library only, and the LSG code it measures is the rendered modeling file named in the job, loaded from
-its path as users load it, so the figures are those of the code that ships, whatever the LSG core becomes.
+that starts with `RESULT_MARKER`. One process per measurement, so that no configuration inherits another's warm
+caches, thread pools or heap. The file imports torch, transformers and the standard library only, and the LSG
+code it measures is the rendered modeling file named in the job, loaded from its path as users load it, so the
+figures are those of the code that ships, whatever the LSG core becomes.
 
 Protocol of a core or model job (`_measure`):
 1. one untimed warm-up step at a shorter length on the same code path (the runner's `warmup_length`): loads
    kernels, starts the thread pools, allocates the optimizer state (model level), so none of that is counted;
-2. the inputs of the measured length are built, freed memory is handed back to the OS (`gc`, `malloc_trim`) and
-   the current RSS is read: the baseline;
-3. one step at the length; peak memory = the process's peak RSS after it (`ru_maxrss`) minus the baseline. It
-   counts what the step needs beyond what the process held: saved activations, temporaries, outputs, gradients
-   (model level: parameter gradients too, freed between steps as `zero_grad()` does) and optimizer temporaries.
-   Weights, optimizer state, inputs and libraries are not counted. That step is also the timing warm-up;
-4. `repeats` timed steps (`time.perf_counter`); the runner reports the best and the median.
+2. one step at the length under `PeakTensorMemory`: the most tensor memory the step held at once beyond what
+   existed before it: saved activations, temporaries, outputs, gradients (model level: parameter gradients too,
+   freed between steps as `zero_grad()` does) and optimizer temporaries. Weights, optimizer state and inputs are
+   not counted. That step is also the timing warm-up;
+3. `repeats` timed steps (`time.perf_counter`); the runner reports the best and the median.
 """
 
 from __future__ import annotations
 
-import ctypes
 import gc
 import importlib.util
 import json
@@ -30,9 +27,12 @@ import sys
 import time
 import traceback
 import warnings
+import weakref
 
 import torch
 import torch.nn.functional as F
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_leaves
 
 RESULT_MARKER = "HUBGEN_BENCH_RESULT "
 
@@ -44,32 +44,46 @@ os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 # --- memory ----------------------------------------------------------------------------------------------------------
 
 
-def _page_size() -> int:
-    return os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+class PeakTensorMemory(TorchDispatchMode):
+    """The most bytes of tensor storage created while it is active that were alive at one time.
+
+    Why not the process's peak RSS: it only grows, and it counts what the OS pages in and out, so a step that needs
+    less than an earlier peak (imports, model construction) reads as zero, and the same step reads differently from
+    one machine to the next. Counting storages at the dispatcher is exact and repeatable: every aten operation's
+    outputs pass through `__torch_dispatch__`, a storage not shared with the operation's inputs is a new allocation,
+    and a weak reference's callback tells when its memory is released (torch keeps one Python object per storage
+    for as long as the storage lives). Not counted: scratch space a kernel allocates and frees inside one operation
+    (the fused attention kernel's per-thread buffers, GEMM packing), and the allocator's caching.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.live = 0
+        self.peak = 0
+        self._tracked: dict[int, weakref.ref] = {}
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        outputs = func(*args, **(kwargs or {}))
+        inputs = {t.untyped_storage().data_ptr() for t in _tensors((args, kwargs))}
+        for tensor in _tensors(outputs):
+            storage = tensor.untyped_storage()
+            if storage.nbytes() and storage.data_ptr() not in inputs and id(storage) not in self._tracked:
+                self._track(storage)
+        return outputs
+
+    def _track(self, storage: torch.UntypedStorage) -> None:
+        size, key = storage.nbytes(), id(storage)
+        self._tracked[key] = weakref.ref(storage, lambda _: self._release(key, size))
+        self.live += size
+        self.peak = max(self.peak, self.live)
+
+    def _release(self, key: int, size: int) -> None:
+        del self._tracked[key]
+        self.live -= size
 
 
-def current_rss() -> int | None:
-    """Resident set size now, in bytes (Linux); None elsewhere."""
-    try:
-        with open("/proc/self/statm") as statm:
-            return int(statm.read().split()[1]) * _page_size()
-    except OSError:
-        return None
-
-
-def peak_rss() -> int:
-    """The process's peak resident set size so far, in bytes (Linux reports KiB, macOS bytes)."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak if sys.platform == "darwin" else peak * 1024
-
-
-def release_free_memory() -> None:
-    """Return freed heap memory to the OS, so the baseline RSS holds no free memory the step could reuse unseen."""
-    gc.collect()
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
+def _tensors(tree) -> list[torch.Tensor]:
+    return [leaf for leaf in tree_leaves(tree) if isinstance(leaf, torch.Tensor)]
 
 
 def limit_memory(max_bytes: int) -> None:
@@ -213,35 +227,21 @@ def model_step_factory(job: dict):
 
 
 def _measure(make, length: int, warmup_length: int, repeats: int, max_memory_bytes: int) -> dict:
-    """Warm up, then peak memory of one step over the baseline, then `repeats` timed steps (see the module doc)."""
+    """Warm up, then peak tensor memory of one step, then `repeats` timed steps (see the module doc)."""
     warm = make(warmup_length)
     warm()
     del warm
     step = make(length)
     limit_memory(max_memory_bytes)
-    release_free_memory()
-    baseline, high_before = current_rss(), peak_rss()
-    if baseline is None:  # no /proc: the peak so far is the best baseline there is
-        baseline = high_before
-    started = time.perf_counter()
-    step()
-    first = time.perf_counter() - started
-    peak = peak_rss()
+    gc.collect()
+    with PeakTensorMemory() as memory:
+        step()
     times = []
     for _ in range(repeats):
         started = time.perf_counter()
         step()
         times.append(time.perf_counter() - started)
-    return {
-        "status": "ok",
-        "times": times,
-        "first_step_s": first,
-        "peak_bytes": peak - baseline,
-        "baseline_rss_bytes": baseline,
-        # False: the step's peak stayed under the warm-up's, so peak_bytes is an upper bound, not the figure.
-        "peak_above_warmup": peak > high_before,
-        "warmup_length": warmup_length,
-    }
+    return {"status": "ok", "times": times, "peak_bytes": memory.peak, "warmup_length": warmup_length}
 
 
 def measure_gemm(job: dict) -> dict:
