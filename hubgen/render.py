@@ -29,6 +29,9 @@ ENCODER_DECODER_LSG_DEFAULTS = {**LSG_DEFAULTS, "pass_global_tokens_to_decoder":
 # Keys some transformers versions handle in the config base class; they are passed through it on every version.
 SHARED_CONFIG_KEYS = ("pad_token_id", "bos_token_id", "eos_token_id", "is_decoder", "add_cross_attention")
 SHARED_DEFAULTS = {"pad_token_id": None, "bos_token_id": None, "eos_token_id": None, "is_decoder": False}
+# Encoder-decoder keys, passed through the base class when a type has them. `forced_eos_token_id` is a generation
+# setting: 4.x keeps it on the config, 5.x drops it there and reads it from generation_config.json instead.
+SEQ2SEQ_CONFIG_KEYS = ("is_encoder_decoder", "decoder_start_token_id", "forced_eos_token_id")
 
 
 def _lm_style(name: str, base: str, pooled: bool) -> dict:
@@ -62,11 +65,27 @@ _HEAD_OUTPUTS = {
     "multiple_choice": ("MultipleChoiceModelOutput",),
 }
 
+# The seq2seq heads return the library's seq2seq output classes.
+_SEQ2SEQ_HEAD_OUTPUTS = {
+    "model": ("BaseModelOutput", "BaseModelOutputWithPastAndCrossAttentions", "Seq2SeqModelOutput"),
+    "seq2seq_lm": ("Seq2SeqLMOutput",),
+    "sequence_classification": ("Seq2SeqSequenceClassifierOutput",),
+    "question_answering": ("Seq2SeqQuestionAnsweringModelOutput",),
+    "causal_lm": ("CausalLMOutputWithCrossAttentions",),
+}
+
 # Family facts the templates need: the inputs the base model takes and the template of its heads.
 _FAMILIES = {
     "bert": {
         "model_inputs": ("input_ids", "attention_mask", "token_type_ids", "position_ids", "inputs_embeds"),
         "heads_template": "encoder.py.jinja",
+    },
+    "bart": {
+        "model_inputs": ("input_ids", "attention_mask", "inputs_embeds"),
+        "heads_template": "seq2seq.py.jinja",
+        "head_outputs": _SEQ2SEQ_HEAD_OUTPUTS,
+        # Trainer drops these model outputs when it gathers predictions (the cache is not a prediction).
+        "keys_to_ignore_at_inference": ["past_key_values"],
     },
 }
 
@@ -92,17 +111,21 @@ def _environment() -> jinja2.Environment:
 def _template_names(model_type: ModelType) -> list[str]:
     family = _FAMILIES[model_type.family]
     styles = model_type.head_styles
-    return [
+    names = [
         "modeling.py.jinja",
         "common/lsg_attention.py.jinja",
         "common/config.py.jinja",
         "common/losses.py.jinja",
         f"families/{model_type.family}.py.jinja",
         f"heads/{family['heads_template']}",
-        "heads/calls.py.jinja",
-        f"heads/lm_{styles['lm_head']}.py.jinja",
-        f"heads/classifier_{styles['classifier']}.py.jinja",
     ]
+    if "lm_head" in styles:
+        names += [
+            "heads/calls.py.jinja",
+            f"heads/lm_{styles['lm_head']}.py.jinja",
+            f"heads/classifier_{styles['classifier']}.py.jinja",
+        ]
+    return names
 
 
 def render_context(model_type: ModelType) -> dict:
@@ -113,8 +136,10 @@ def render_context(model_type: ModelType) -> dict:
     }
     shared["add_cross_attention"] = False
     shared["tie_word_embeddings"] = True
+    shared.update({key: defaults.pop(key) for key in SEQ2SEQ_CONFIG_KEYS if key in defaults})
     styles = dict(model_type.head_styles)
-    outputs = sorted({name for head in model_type.heads for name in _HEAD_OUTPUTS[head.kind]})
+    head_outputs = family.get("head_outputs", _HEAD_OUTPUTS)
+    outputs = sorted({name for head in model_type.heads for name in head_outputs[head.kind]})
     exported = sorted([model_type.config_class] + [model_type.class_name(head) for head in model_type.heads])
     return {
         "type": model_type,
@@ -123,7 +148,7 @@ def render_context(model_type: ModelType) -> dict:
         "library_prefix": model_type.library_prefix or model_type.class_prefix,
         "base": model_type.base_model_prefix,
         "base_model_prefix": model_type.base_model_prefix,
-        "base_model_type": model_type.name,
+        "base_model_type": model_type.library_model_type or model_type.name,
         "lsg_model_type": model_type.lsg_model_type,
         "config_class": model_type.config_class,
         "embedding_width": model_type.embedding_width,
@@ -132,7 +157,12 @@ def render_context(model_type: ModelType) -> dict:
         "shared_defaults": shared,
         "lsg_defaults": ENCODER_DECODER_LSG_DEFAULTS if model_type.family == "bart" else LSG_DEFAULTS,
         "styles": styles,
-        "lm": _lm_style(styles["lm_head"], model_type.base_model_prefix, bool(styles.get("pooler"))),
+        "options": dict(model_type.family_options),
+        "lm": _lm_style(styles["lm_head"], model_type.base_model_prefix, bool(styles.get("pooler")))
+        if "lm_head" in styles
+        else None,
+        "keys_to_ignore_at_inference": family.get("keys_to_ignore_at_inference", []),
+        "default_num_labels": model_type.family_options.get("default_num_labels"),
         "model_inputs": family["model_inputs"],
         "heads_template": family["heads_template"],
         "class_name": model_type.class_name,
