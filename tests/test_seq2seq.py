@@ -189,6 +189,25 @@ def test_decoder_start_and_label_shift_follow_the_library(rendered, type_name):
     assert torch.equal(module.shift_tokens_right(labels, config), expected)
 
 
+@pytest.mark.parametrize("type_name", ["bart", "mbart"])
+def test_labels_give_the_library_loss_and_train_every_weight(rendered, type_name):
+    module, tester, config, model = build(rendered, type_name)
+    length = 3 * tester.block_size + 5
+    ids, mask = tester.input_ids(2, length), padded_mask(2, length, 7)
+    labels = tester.input_ids(2, 8, seed=6)
+    labels[1, -3:] = -100
+    model.train()
+    output = model(ids, attention_mask=mask, labels=labels)
+    assert output.past_key_values is None
+    decoder_ids = module.shift_tokens_right(labels, config)
+    logits = model(ids, attention_mask=mask, decoder_input_ids=decoder_ids).logits
+    expected = torch.nn.functional.cross_entropy(logits.flatten(0, 1), labels.flatten(), ignore_index=-100)
+    torch.testing.assert_close(output.loss, expected)
+    output.loss.backward()
+    untrained = [name for name, p in model.named_parameters() if p.requires_grad and p.grad is None]
+    assert untrained == [], untrained
+
+
 def test_sinusoidal_positions_are_the_library_table_for_any_length(rendered):
     _, _, config, model = build(rendered, "pegasus", max_position_embeddings=300)
     table = transformers.models.pegasus.modeling_pegasus.PegasusSinusoidalPositionalEmbedding(300, config.d_model)
@@ -205,6 +224,42 @@ def test_bart_config_defaults_to_three_labels_unless_labels_are_given(rendered):
     assert config_class().num_labels == 3
     assert config_class(id2label={0: "no", 1: "yes"}).num_labels == 2
     assert rendered("mbart").LSGMBartConfig().num_labels == 2
+
+
+@pytest.mark.parametrize("type_name", ["bart", "pegasus"])
+def test_embeddings_stay_shared_through_saving_loading_and_resizing(rendered, tmp_path, type_name):
+    _, tester, config, model = build(rendered, type_name)
+    model.save_pretrained(tmp_path)
+    loaded = type(model).from_pretrained(tmp_path, config=config).eval()
+    shared = loaded.get_input_embeddings()
+    assert loaded.get_encoder().embed_tokens is shared and loaded.get_decoder().embed_tokens is shared
+    assert loaded.lm_head.weight.data_ptr() == shared.weight.data_ptr()
+    ids = tester.input_ids(2, 3 * tester.block_size + 1)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(ids).logits, model(ids).logits)
+    loaded.resize_token_embeddings(tester.vocab_size + 5)
+    assert loaded.final_logits_bias.shape == (1, tester.vocab_size + 5)
+    assert loaded.lm_head.weight.shape[0] == tester.vocab_size + 5 and loaded.get_encoder().embed_tokens is not None
+    assert loaded.get_encoder().embed_tokens.weight.data_ptr() == loaded.lm_head.weight.data_ptr()
+
+
+def test_published_barthez_layout_loads(rendered, tmp_path):
+    """A BARThez repository as the lsg-converter published them: model_type "mbart", LSGMBart* classes in
+    modeling_lsg_barthez.py, generation settings in config.json."""
+    *_, model = build(rendered, "barthez")
+    model.save_pretrained(tmp_path)
+    write_modeling_file(MODEL_TYPES["barthez"], tmp_path)
+    published = json.loads((tmp_path / "config.json").read_text())
+    published.update(model_type="mbart", auto_map=MODEL_TYPES["barthez"].auto_map(), num_beams=4, max_length=64)
+    (tmp_path / "config.json").write_text(json.dumps(published))
+    code = f"""
+import transformers
+model = transformers.AutoModelForSeq2SeqLM.from_pretrained({str(tmp_path)!r}, trust_remote_code=True)
+assert type(model).__name__ == "LSGMBartForConditionalGeneration", type(model)
+assert type(model).__module__.endswith("modeling_lsg_barthez"), type(model).__module__
+print("loaded", type(model.config).model_type)
+"""
+    assert "loaded lsg-barthez" in run_isolated(code, cwd=tmp_path, check=True).stdout
 
 
 # --- the cache --------------------------------------------------------------------------------------------------------
