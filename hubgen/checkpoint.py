@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from huggingface_hub import HfApi, snapshot_download
+from huggingface_hub import HfApi, constants, snapshot_download
 from huggingface_hub.errors import GatedRepoError, HFValidationError, RepositoryNotFoundError, RevisionNotFoundError
 from huggingface_hub.utils import validate_repo_id
 
@@ -87,13 +87,14 @@ def _download(repo_id: str, token, revision) -> tuple[Path, str | None]:
     except (RepositoryNotFoundError, GatedRepoError):
         raise HubAccessError(
             f"repository {repo_id} was not found or is not accessible",
-            "check the id, log in with `hf auth login` or set HF_TOKEN for private repositories",
+            "check the id, log in with `hf auth login` or set HF_TOKEN for private repositories, or pass a local folder",
         ) from None
     except RevisionNotFoundError:
         raise HubAccessError(f"revision {revision!r} does not exist in {repo_id}", "check --revision") from None
-    except OSError as error:
+    except Exception as error:  # noqa: BLE001 - network failures come as many types (httpx, OSError, hub errors)
         raise HubAccessError(
-            f"cannot download {repo_id}: {error}", "check your connection and HF_ENDPOINT, or pass a local folder"
+            f"cannot download {repo_id} from {constants.ENDPOINT} ({type(error).__name__}: {error})",
+            "check your connection and HF_ENDPOINT, or pass a local folder",
         ) from None
     return Path(directory), info.sha
 

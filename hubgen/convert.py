@@ -8,11 +8,9 @@ folder that replaces the output folder only when the conversion has succeeded.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shlex
 import shutil
-import sys
 import tempfile
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -31,7 +29,7 @@ from hubgen.errors import InvalidInputError
 from hubgen.global_tokens import grow_positions, positional_global_table, random_global_table
 from hubgen.lsg_options import LSGOptions
 from hubgen.registry import Head, ModelType
-from hubgen.render import write_modeling_file
+from hubgen.render import import_modeling_file, write_modeling_file
 
 DTYPES = {"auto": "auto", "float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
@@ -57,7 +55,6 @@ class ConversionRequest:
     dtype: str = "auto"
     token: str | bool | None = None
     revision: str | None = None
-    command: str = ""
 
 
 @dataclass(frozen=True)
@@ -74,9 +71,12 @@ class ConversionResult:
         return self.checkpoint.model_type
 
 
-def conversion_command(request: ConversionRequest) -> str:
-    """The `hubgen convert` command line that reproduces a conversion, for the model card."""
-    parts = ["hubgen", "convert", request.base, "--max-len", str(request.max_length)]
+def conversion_command(
+    request: ConversionRequest, verb: str = "convert", tail: tuple[str, ...] = ("--out", "OUT")
+) -> str:
+    """The command line that reproduces a conversion, for the model card; built from the request (never from argv,
+    which may hold a token)."""
+    parts = ["hubgen", verb, request.base, "--max-len", str(request.max_length)]
     if request.architecture:
         parts += ["--architecture", request.architecture]
     for key, value in sorted(request.lsg_overrides.items()):
@@ -103,7 +103,7 @@ def conversion_command(request: ConversionRequest) -> str:
             parts.append(flag)
     if request.revision:
         parts += ["--revision", request.revision]
-    return shlex.join(parts + ["--out", "OUT"])
+    return shlex.join(parts + list(tail))
 
 
 def check_output_folder(output: Path) -> None:
@@ -140,7 +140,7 @@ def convert(request: ConversionRequest, report: Callable[[str], None] = lambda s
         report("rendering the modeling file")
         module = _import_rendered(checkpoint.model_type, staging)
         report("loading the base weights")
-        tokenizer = transformers.AutoTokenizer.from_pretrained(checkpoint.directory)
+        tokenizer = _load_tokenizer(checkpoint)
         options = _fit_to_tokenizer(options, request, tokenizer)
         model, new_weights = _load(module, checkpoint, head, options, request)
         report("growing position embeddings and initialising global tokens")
@@ -172,6 +172,14 @@ def _choose_head(checkpoint: BaseCheckpoint, architecture: str | None) -> Head:
     return model_type.default_head
 
 
+def _load_tokenizer(checkpoint: BaseCheckpoint):
+    """The base tokenizer, without running any code from the checkpoint: an LSG input's config is remote code,
+    which transformers 5.x would otherwise load (and ask about) just to choose the tokenizer class."""
+    model_type = checkpoint.model_type
+    library_config = transformers.AutoConfig.for_model(model_type.library_model_type or model_type.name)
+    return transformers.AutoTokenizer.from_pretrained(checkpoint.directory, config=library_config)
+
+
 def _fit_to_tokenizer(options: LSGOptions, request: ConversionRequest, tokenizer) -> LSGOptions:
     """Masking the first token is only lossless when every input starts with the same special token."""
     if "mask_first_token" in request.lsg_overrides and request.lsg_overrides["mask_first_token"] is not None:
@@ -184,12 +192,7 @@ def _fit_to_tokenizer(options: LSGOptions, request: ConversionRequest, tokenizer
 
 def _import_rendered(model_type: ModelType, directory: Path) -> ModuleType:
     path = write_modeling_file(model_type, directory)
-    name = f"hubgen_rendered_{model_type.module_name}"
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+    return import_modeling_file(path, f"hubgen_rendered_{model_type.module_name}")
 
 
 @contextmanager
@@ -269,7 +272,7 @@ def _save(model, tokenizer, checkpoint: BaseCheckpoint, request: ConversionReque
         "version": __version__,
         "base_model": checkpoint.reference,
         "base_revision": checkpoint.revision,
-        "command": request.command or conversion_command(request),
+        "command": conversion_command(request),
     }
     with _quiet_transformers():
         model.save_pretrained(staging, safe_serialization=True)

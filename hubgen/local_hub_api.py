@@ -173,6 +173,8 @@ class HubApi:
             return self._whoami(req)
         if (method, seg) == ("POST", ["repos", "create"]):
             return self._create_repo(req)
+        if (method, seg) == ("DELETE", ["repos", "delete"]):
+            return self._delete_repo(req)
         if (method, seg) == ("POST", ["validate-yaml"]):
             return json_response({"errors": [], "warnings": []})  # accepted as-is (see `HfApi._validate_yaml`)
         if len(seg) < 3 or seg[0] not in _API_TYPES:
@@ -201,6 +203,11 @@ class HubApi:
                 return self._preupload(req, repo, self._commit(repo, revision))
             case "POST", ["commit", revision]:  # _commit_api._send_commit
                 return self._create_commit(req, self._writable(req, repo_type, name), revision)
+            case "POST", ["branch", branch]:  # HfApi.create_branch
+                repo = self._writable(req, repo_type, name)
+                start = (req.json() or {}).get("startingPoint") or "main"
+                self.storage.create_branch(repo, branch, self._commit(repo, start))
+                return json_response({})
         raise _route_not_found(req)
 
     # -- access control -----------------------------------------------------------------------------------------
@@ -258,6 +265,13 @@ class HubApi:
             err.extra["url"] = url  # the client reads `url` from the 409 body when `exist_ok=True`
             raise
         return json_response({"url": url, "name": repo_id, "id": repo_id})
+
+    def _delete_repo(self, req: Request) -> Response:  # HfApi.delete_repo
+        body = req.json() or {}
+        namespace = body.get("organization") or (req.user.name if req.user else "")
+        repo = self._writable(req, body.get("type") or "model", [namespace, body.get("name") or ""])
+        self.storage.delete_repo(repo)
+        return json_response({})
 
     def _info(self, req: Request, repo: Repo, commit: Commit) -> Response:  # ModelInfo(**data)
         with_blobs = req.flag("blobs")

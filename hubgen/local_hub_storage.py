@@ -304,6 +304,19 @@ class HubStorage:
             self._save(repo)
             return repo
 
+    def delete_repo(self, repo: Repo) -> None:
+        with self.lock:
+            self._repos.pop((repo.repo_type, repo.repo_id), None)
+            (self.root / "repos" / repo.repo_type / f"{repo.repo_id}.json").unlink(missing_ok=True)
+
+    def create_branch(self, repo: Repo, branch: str, start: Commit) -> None:
+        """A new ref at `start`; 409 if it exists, as on the Hub (the client's `exist_ok` relies on it)."""
+        with self.lock:
+            if branch in repo.refs or _PR_REF.fullmatch(branch):
+                raise HubError(409, f"Reference already exists: refs/heads/{branch}")
+            repo.refs[branch] = start.id
+            self._save(repo)
+
     def _save(self, repo: Repo) -> None:
         target = self.root / "repos" / repo.repo_type / f"{repo.repo_id}.json"
         target.parent.mkdir(parents=True, exist_ok=True)

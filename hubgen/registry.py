@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from hubgen.errors import InvalidInputError
+
 
 @dataclass(frozen=True)
 class Head:
@@ -157,18 +159,72 @@ _ROBERTA_DEFAULTS = {
     "eos_token_id": 2,
 }
 
-_ROBERTA_HEADS = (
-    MODEL,
-    MASKED_LM,
-    CAUSAL_LM,
-    SEQUENCE_CLASSIFICATION,
-    TOKEN_CLASSIFICATION,
-    QUESTION_ANSWERING,
-    MULTIPLE_CHOICE,
-)
+# The fine-tuning heads every encoder type has; the bare model comes first, then the language-model heads.
+_TASK_HEADS = (SEQUENCE_CLASSIFICATION, TOKEN_CLASSIFICATION, QUESTION_ANSWERING, MULTIPLE_CHOICE)
 
-# Head styles name the small head templates a type uses; the BERT-like family shares its encoder stack.
+_ROBERTA_HEADS = (MODEL, MASKED_LM, CAUSAL_LM, *_TASK_HEADS)
+
+# Head styles name the small templates and switches a type uses: `embeddings` (position ids: "bert" or "roberta"),
+# `lm_head` and `classifier` (heads/lm_<style>, heads/classifier_<style>), `pooler` ("tanh", or absent: no pooler),
+# `embedding_projection` (the attribute projecting embeddings to hidden_size, when the model has one) and
+# `qa_dropout` (the config key of a dropout before the span classifier, when the model has one).
 _ROBERTA_STYLES = {"embeddings": "roberta", "lm_head": "roberta", "classifier": "roberta", "pooler": "tanh"}
+
+
+_ALBERT_DEFAULTS = {
+    "vocab_size": 30000,
+    "embedding_size": 128,
+    "hidden_size": 4096,
+    "num_hidden_layers": 12,
+    "num_hidden_groups": 1,
+    "num_attention_heads": 64,
+    "intermediate_size": 16384,
+    "inner_group_num": 1,
+    "hidden_act": "gelu_new",
+    "hidden_dropout_prob": 0.0,
+    "attention_probs_dropout_prob": 0.0,
+    "max_position_embeddings": 512,
+    "type_vocab_size": 2,
+    "initializer_range": 0.02,
+    "layer_norm_eps": 1e-12,
+    "classifier_dropout_prob": 0.1,
+    "position_embedding_type": "absolute",
+    "pad_token_id": 0,
+    "bos_token_id": 2,
+    "eos_token_id": 3,
+}
+
+# ELECTRA's config is BERT's with narrower embeddings, smaller sizes and the multiple-choice summary keys.
+_ELECTRA_DEFAULTS = {
+    **_BERT_LIKE_DEFAULTS,
+    "embedding_size": 128,
+    "hidden_size": 256,
+    "num_attention_heads": 4,
+    "intermediate_size": 1024,
+    "summary_type": "first",
+    "summary_use_proj": True,
+    "summary_activation": "gelu",
+    "summary_last_dropout": 0.1,
+    "use_cache": True,
+}
+
+# DistilBERT names its sizes differently; `attribute_map` gives the LSG code (and users) the usual names.
+_DISTILBERT_DEFAULTS = {
+    "vocab_size": 30522,
+    "max_position_embeddings": 512,
+    "sinusoidal_pos_embds": False,
+    "n_layers": 6,
+    "n_heads": 12,
+    "dim": 768,
+    "hidden_dim": 3072,
+    "dropout": 0.1,
+    "attention_dropout": 0.1,
+    "activation": "gelu",
+    "initializer_range": 0.02,
+    "qa_dropout": 0.1,
+    "seq_classif_dropout": 0.2,
+    "pad_token_id": 0,
+}
 
 
 def _roberta_like(name: str, class_prefix: str, vocab_size: int, tokenizer_hint: str) -> ModelType:
@@ -185,6 +241,35 @@ def _roberta_like(name: str, class_prefix: str, vocab_size: int, tokenizer_hint:
         head_styles=MappingProxyType(_ROBERTA_STYLES),
         tokenizer_hint=tokenizer_hint,
         config_position_offset=2,
+    )
+
+
+def _own_prefix(
+    name: str,
+    class_prefix: str,
+    *,
+    embedding_width: str,
+    heads: tuple[Head, ...],
+    defaults: Mapping[str, object],
+    styles: Mapping[str, str],
+    tokenizer_hint: str,
+    family: str = "",
+    attribute_map: Mapping[str, str] | None = None,
+) -> ModelType:
+    """A type whose parameters live under its own name (`albert.`), as does its family template unless it shares
+    one, with no position offset: ALBERT, DistilBERT and ELECTRA."""
+    return ModelType(
+        name=name,
+        family=family or name,
+        class_prefix=class_prefix,
+        base_model_prefix=name,
+        position_offset=0,
+        embedding_width=embedding_width,
+        heads=heads,
+        config_defaults=MappingProxyType(dict(defaults)),
+        head_styles=MappingProxyType({"embeddings": "bert", **styles}),
+        attribute_map=MappingProxyType(dict(attribute_map or {})),
+        tokenizer_hint=tokenizer_hint,
     )
 
 
@@ -269,16 +354,7 @@ MODEL_TYPES: Mapping[str, ModelType] = MappingProxyType(
             base_model_prefix="bert",
             position_offset=0,
             embedding_width="hidden_size",
-            heads=(
-                MODEL,
-                MASKED_LM,
-                PRETRAINING,
-                BERT_LM_HEAD,
-                SEQUENCE_CLASSIFICATION,
-                TOKEN_CLASSIFICATION,
-                QUESTION_ANSWERING,
-                MULTIPLE_CHOICE,
-            ),
+            heads=(MODEL, MASKED_LM, PRETRAINING, BERT_LM_HEAD, *_TASK_HEADS),
             config_defaults=MappingProxyType(_BERT_LIKE_DEFAULTS),
             head_styles=MappingProxyType(
                 {"embeddings": "bert", "lm_head": "bert", "classifier": "pooled", "pooler": "tanh"}
@@ -288,6 +364,36 @@ MODEL_TYPES: Mapping[str, ModelType] = MappingProxyType(
         "roberta": _roberta_like("roberta", "Roberta", 50265, "bpe"),
         "camembert": _roberta_like("camembert", "Camembert", 32005, "sentencepiece"),
         "xlm-roberta": _roberta_like("xlm-roberta", "XLMRoberta", 250002, "sentencepiece"),
+        "albert": _own_prefix(
+            "albert",
+            "Albert",
+            embedding_width="embedding_size",
+            heads=(MODEL, MASKED_LM, PRETRAINING, *_TASK_HEADS),
+            defaults=_ALBERT_DEFAULTS,
+            styles={"lm_head": "albert", "classifier": "pooled", "pooler": "tanh"},
+            tokenizer_hint="sentencepiece",
+        ),
+        "distilbert": _own_prefix(
+            "distilbert",
+            "DistilBert",
+            embedding_width="dim",
+            heads=(MODEL, MASKED_LM, *_TASK_HEADS),
+            defaults=_DISTILBERT_DEFAULTS,
+            styles={"lm_head": "distilbert", "classifier": "distilbert", "qa_dropout": "qa_dropout"},
+            tokenizer_hint="wordpiece",
+            attribute_map={"hidden_size": "dim", "num_attention_heads": "n_heads", "num_hidden_layers": "n_layers"},
+        ),
+        # No pooler; embeddings of `embedding_size` are projected by `electra.embeddings_project` when it differs.
+        "electra": _own_prefix(
+            "electra",
+            "Electra",
+            family="bert",
+            embedding_width="embedding_size",
+            heads=(MODEL, MASKED_LM, PRETRAINING, CAUSAL_LM, *_TASK_HEADS),
+            defaults=_ELECTRA_DEFAULTS,
+            styles={"embedding_projection": "embeddings_project", "lm_head": "electra", "classifier": "electra"},
+            tokenizer_hint="wordpiece",
+        ),
         "bart": _bart_like(
             "bart", "Bart", _BART_DEFAULTS, {**_BART_OPTIONS, "default_num_labels": 3}, tokenizer_hint="bpe"
         ),
@@ -317,13 +423,10 @@ MODEL_TYPES: Mapping[str, ModelType] = MappingProxyType(
 )
 
 
-class UnknownModelType(ValueError):
-    """Raised with the list of supported types, so the message itself tells the user what would work."""
-
-
 def get_model_type(name: str) -> ModelType:
     try:
         return MODEL_TYPES[name]
     except KeyError:
-        supported = ", ".join(MODEL_TYPES)
-        raise UnknownModelType(f"unknown model type {name!r}; hubgen supports: {supported}") from None
+        raise InvalidInputError(
+            f"unknown model type {name!r}", f"choose one of {', '.join(MODEL_TYPES)} (see `hubgen list`)"
+        ) from None

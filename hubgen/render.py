@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.resources
-import pprint
+import importlib.util
+import re
+import sys
 from pathlib import Path
-
-import jinja2
+from types import ModuleType
 
 from hubgen import __version__
 from hubgen.registry import ModelType
+from hubgen.templating import environment
 
 # The LSG keys of section 1 of the spec, with the defaults existing configs rely on.
 LSG_DEFAULTS = {
@@ -34,28 +35,35 @@ SHARED_DEFAULTS = {"pad_token_id": None, "bos_token_id": None, "eos_token_id": N
 SEQ2SEQ_CONFIG_KEYS = ("is_encoder_decoder", "decoder_start_token_id", "forced_eos_token_id")
 
 
+# Per LM head style: the decoder tied to the word embeddings, and where the style has one, the separate output bias
+# the decoder shares (tied by `_tie_weights` on 4.x, declared in `_tied_weights_keys` for 5.x) and the module owning it.
+_LM_STYLES = {
+    "bert": ("cls.predictions.decoder", "cls.predictions.bias", "LMPredictionHead"),
+    "roberta": ("lm_head.decoder", "lm_head.bias", "LMPredictionHead"),
+    "albert": ("predictions.decoder", "predictions.bias", "MLMHead"),
+    "electra": ("generator_lm_head", None, None),
+    "distilbert": ("vocab_projector", None, None),
+}
+
+
 def _lm_style(name: str, base: str, pooled: bool) -> dict:
     """Where the LM decoder and its bias live in each LM head style, for tying and output embeddings."""
-    attribute, module, decoder, bias = {
-        "bert": ("cls", "OnlyMLMHead", "cls.predictions.decoder", "cls.predictions.bias"),
-        "roberta": ("lm_head", "LMPredictionHead", "lm_head.decoder", "lm_head.bias"),
-    }[name]
+    decoder, bias, bias_module = _LM_STYLES[name]
+    tied_weights = {f"{decoder}.weight": f"{base}.embeddings.word_embeddings.weight"}
+    if bias is not None:
+        tied_weights[f"{decoder}.bias"] = bias
     return {
-        "attribute": attribute,
-        "module": module,
         "decoder": decoder,
-        "tied_weights": {
-            f"{decoder}.weight": f"{base}.embeddings.word_embeddings.weight",
-            f"{decoder}.bias": bias,
-        },
+        "tied_weights": tied_weights,
+        "bias_module": bias_module,
         # Heads that never read the pooler build the base model without it, as the library does.
         "base_kwargs": ", add_pooling_layer=False" if pooled else "",
     }
 
 
-# The transformers output classes each head kind returns (imported only when used, so files pass `ruff check`).
+# The transformers output classes each head kind returns (imported only when used, so files pass `ruff check`); the
+# bare model returns `BaseModelOutputWithPooling` when it has a pooler, `BaseModelOutput` otherwise.
 _HEAD_OUTPUTS = {
-    "model": ("BaseModelOutputWithPooling",),
     "masked_lm": ("MaskedLMOutput",),
     "causal_lm": ("CausalLMOutput",),
     "pretraining": ("ModelOutput",),
@@ -74,10 +82,14 @@ _SEQ2SEQ_HEAD_OUTPUTS = {
     "causal_lm": ("CausalLMOutputWithCrossAttentions",),
 }
 
-# Family facts the templates need: the inputs the base model takes and the template of its heads.
+# Family facts the templates need: the inputs the base model takes (in the library's order) and the template of its
+# heads. The family template itself (families/<family>.py.jinja) holds the layer stack.
+_ENCODER_INPUTS = ("input_ids", "attention_mask", "token_type_ids", "position_ids", "inputs_embeds")
 _FAMILIES = {
-    "bert": {
-        "model_inputs": ("input_ids", "attention_mask", "token_type_ids", "position_ids", "inputs_embeds"),
+    "bert": {"model_inputs": _ENCODER_INPUTS, "heads_template": "encoder.py.jinja"},
+    "albert": {"model_inputs": _ENCODER_INPUTS, "heads_template": "encoder.py.jinja"},
+    "distilbert": {
+        "model_inputs": ("input_ids", "attention_mask", "inputs_embeds", "position_ids"),
         "heads_template": "encoder.py.jinja",
     },
     "bart": {
@@ -89,43 +101,13 @@ _FAMILIES = {
     },
 }
 
-
-def _pyrepr(value: object) -> str:
-    return pprint.pformat(value, width=100, sort_dicts=False)
-
-
-def _environment() -> jinja2.Environment:
-    templates = importlib.resources.files("hubgen.templates")
-    environment = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(templates)),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        autoescape=False,
-    )
-    environment.filters["pyrepr"] = _pyrepr
-    return environment
+# Optional style switches (see hubgen.registry): absent means the model does not have the part.
+_STYLE_DEFAULTS = {"pooler": None, "embedding_projection": None, "qa_dropout": None}
 
 
-def _template_names(model_type: ModelType) -> list[str]:
-    family = _FAMILIES[model_type.family]
-    styles = model_type.head_styles
-    names = [
-        "modeling.py.jinja",
-        "common/lsg_attention.py.jinja",
-        "common/config.py.jinja",
-        "common/losses.py.jinja",
-        f"families/{model_type.family}.py.jinja",
-        f"heads/{family['heads_template']}",
-    ]
-    if "lm_head" in styles:
-        names += [
-            "heads/calls.py.jinja",
-            f"heads/lm_{styles['lm_head']}.py.jinja",
-            f"heads/classifier_{styles['classifier']}.py.jinja",
-        ]
-    return names
+def _tidy(source: str) -> str:
+    """At most two blank lines in a row: templates leave room around optional blocks, which may render empty."""
+    return re.sub(r"\n(?:[ \t]*\n){3,}", "\n\n\n", source)
 
 
 def render_context(model_type: ModelType) -> dict:
@@ -137,9 +119,15 @@ def render_context(model_type: ModelType) -> dict:
     shared["add_cross_attention"] = False
     shared["tie_word_embeddings"] = True
     shared.update({key: defaults.pop(key) for key in SEQ2SEQ_CONFIG_KEYS if key in defaults})
-    styles = dict(model_type.head_styles)
+    styles = {**_STYLE_DEFAULTS, **model_type.head_styles}
+    model_output = "BaseModelOutputWithPooling" if styles["pooler"] else "BaseModelOutput"
     head_outputs = family.get("head_outputs", _HEAD_OUTPUTS)
-    outputs = sorted({name for head in model_type.heads for name in head_outputs[head.kind]})
+    outputs = sorted(
+        ({model_output} if "model" not in head_outputs else set())
+        | {name for head in model_type.heads for name in head_outputs.get(head.kind, ())}
+    )
+    generates = any(head.kind in ("causal_lm", "seq2seq_lm") for head in model_type.heads)
+    transformers_imports = (["GenerationMixin"] if generates else []) + ["PretrainedConfig", "PreTrainedModel"]
     exported = sorted([model_type.config_class] + [model_type.class_name(head) for head in model_type.heads])
     return {
         "type": model_type,
@@ -167,16 +155,33 @@ def render_context(model_type: ModelType) -> dict:
         "heads_template": family["heads_template"],
         "class_name": model_type.class_name,
         "output_classes": outputs,
+        "model_output": model_output,
+        "transformers_imports": transformers_imports,
         "exported_names": exported,
         "hubgen_version": __version__,
-        "template_names": _template_names(model_type),
     }
 
 
 def render_modeling_file(model_type: ModelType) -> str:
     """The full source of `modeling_lsg_<type>.py` for this type."""
-    template = _environment().get_template("modeling.py.jinja")
-    return template.render(**render_context(model_type))
+    context = render_context(model_type)
+    templates = environment("hubgen.templates")
+    template = templates.get_template("modeling.py.jinja")
+    # The header names every template the file comes from, which depends on the type: a first render finds them.
+    template.render(**context, template_names=[])
+    return _tidy(template.render(**context, template_names=templates.loader.names))
+
+
+def import_modeling_file(path: Path, module_name: str) -> ModuleType:
+    """Import a rendered file as a top-level module, the way transformers imports remote code.
+
+    The module is registered in `sys.modules` before it runs: its dataclasses look themselves up there.
+    """
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 def write_modeling_file(model_type: ModelType, directory: Path) -> Path:

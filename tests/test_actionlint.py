@@ -6,7 +6,6 @@ import subprocess
 import textwrap
 from pathlib import Path
 
-import pytest
 from support.actionlint import ACTIONLINT_VERSION, actionlint_command
 from support.compat import REPO_ROOT
 
@@ -76,11 +75,12 @@ def test_invalid_workflow_is_flagged(tmp_path: Path) -> None:
     assert "SC2086" in result.stdout
 
 
-REPO_WORKFLOWS = sorted((REPO_ROOT / ".github" / "workflows").glob("*.y*ml"))
+# The design card keeps the project's workflows in workflows/ (see the README for enabling them on GitHub).
+REPO_WORKFLOWS = sorted((REPO_ROOT / "workflows").glob("*.y*ml"))
 
 
-@pytest.mark.skipif(not REPO_WORKFLOWS, reason="the repository has no GitHub Actions workflows yet")
 def test_repository_workflows_pass() -> None:
+    assert {path.name for path in REPO_WORKFLOWS} >= {"tests.yml", "rebuild.yml", "compat.yml"}
     result = subprocess.run(
         [*actionlint_command(), *map(str, REPO_WORKFLOWS)],
         cwd=REPO_ROOT,

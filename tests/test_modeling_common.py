@@ -10,7 +10,7 @@ import torch
 import transformers
 from support.testers import make_tester
 
-from hubgen.registry import MODEL_TYPES, MULTIPLE_CHOICE, PRETRAINING, QUESTION_ANSWERING
+from hubgen.registry import MODEL_TYPES, MULTIPLE_CHOICE, PRETRAINING, QUESTION_ANSWERING, SEQUENCE_CLASSIFICATION
 from hubgen.render import render_modeling_file
 
 TYPES = list(MODEL_TYPES)
@@ -200,3 +200,55 @@ def test_text_shorter_than_two_blocks_skips_padding_and_long_text_without_adapti
         assert model(tester.input_ids(1, 20)).last_hidden_state.shape[1] == 20
         with pytest.raises(ValueError, match="pad_to_multiple_of=16"):
             model(tester.input_ids(1, 50))
+
+
+@pytest.mark.parametrize("type_name", TYPES)
+def test_trainer_fine_tuning_reduces_the_loss(rendered, tmp_path, type_name):
+    """A toy long-input task (is the text made of low or high token ids?) is learnt through transformers' Trainer."""
+    _, tester, _, model = build(rendered, type_name, head=SEQUENCE_CLASSIFICATION, num_labels=2)
+    generator = torch.Generator().manual_seed(0)
+    half, length = tester.vocab_size // 2, 3 * tester.block_size + 5
+    examples = []
+    for index in range(64):
+        label = index % 2
+        ids = torch.randint(3 + label * half, half + label * (half - 3), (length,), generator=generator)
+        examples.append({"input_ids": ids, "attention_mask": torch.ones(length, dtype=torch.long), "labels": label})
+    arguments = transformers.TrainingArguments(
+        output_dir=str(tmp_path),
+        per_device_train_batch_size=8,
+        max_steps=20,
+        learning_rate=1e-2,
+        logging_steps=5,
+        report_to=[],
+        save_strategy="no",
+        use_cpu=True,
+        seed=0,
+        disable_tqdm=True,
+    )
+    trainer = transformers.Trainer(model=model.train(), args=arguments, train_dataset=examples)
+    trainer.train()
+    losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
+    assert losses[-1] < 0.5 * losses[0], losses
+
+
+@pytest.mark.parametrize("type_name", TYPES)
+def test_every_head_loads_from_a_bare_encoder_checkpoint(rendered, tmp_path, type_name):
+    """Heads missing from a checkpoint are initialised (none left on the meta device) and tied where they should be."""
+    model_type = MODEL_TYPES[type_name]
+    module, _, config, bare = build(rendered, type_name)
+    bare.save_pretrained(tmp_path)
+    tester = make_tester(model_type)
+    for head in model_type.heads[1:]:
+        head_config = (
+            config if head is not QUESTION_ANSWERING else config.__class__(**{**config.to_dict(), "num_labels": 2})
+        )
+        model = getattr(module, model_type.class_name(head)).from_pretrained(tmp_path, config=head_config)
+        on_meta = [name for name, tensor in model.state_dict().items() if tensor.device.type == "meta"]
+        assert not on_meta, (head.class_suffix, on_meta)
+        output = model.eval()(**head_inputs(tester, head, 1, 3 * tester.block_size, 0))
+        assert torch.isfinite(output[0]).all(), head.class_suffix
+        decoder = model.get_output_embeddings()
+        if head.kind in ("masked_lm", "causal_lm"):
+            assert decoder is not None, head.class_suffix
+        if decoder is not None:  # ELECTRA's pre-training head is a discriminator, without a decoder
+            assert decoder.weight is model.get_input_embeddings().weight, head.class_suffix

@@ -62,15 +62,50 @@ class EncoderTester:
         # Ids start above the special tokens so that RoBERTa-style position ids count every token.
         return torch.randint(3, self.vocab_size, (batch, length), generator=generator)
 
+    def library_layers(self, library_model) -> list[torch.nn.Module]:
+        """The library's layers in the order they apply."""
+        return list(library_model.base_model.encoder.layer)
+
     def library_layer_outputs(self, library_model, hidden_states, key_mask) -> list[torch.Tensor]:
         """Hidden states after each library layer, run on our g + t rows with the same key mask."""
         additive = (~key_mask)[:, None, None, :].to(hidden_states.dtype) * torch.finfo(hidden_states.dtype).min
         outputs = []
-        for layer in library_model.base_model.encoder.layer:
+        for layer in self.library_layers(library_model):
             result = layer(hidden_states, attention_mask=additive)
             hidden_states = result[0] if isinstance(result, tuple) else result
             outputs.append(hidden_states)
         return outputs
+
+
+class AlbertTester(EncoderTester):
+    """ALBERT applies its layer groups depth after depth: group int(i / (layers / groups)) at depth i."""
+
+    def library_layers(self, library_model) -> list[torch.nn.Module]:
+        config, groups = library_model.config, library_model.base_model.encoder.albert_layer_groups
+        return [
+            layer
+            for depth in range(config.num_hidden_layers)
+            for layer in groups[int(depth / (config.num_hidden_layers / config.num_hidden_groups))].albert_layers
+        ]
+
+
+class DistilBertTester(EncoderTester):
+    """DistilBERT's configs use their own names; its layers are `transformer.layer`."""
+
+    names: ClassVar[dict[str, str]] = {
+        "hidden_size": "dim",
+        "num_hidden_layers": "n_layers",
+        "num_attention_heads": "n_heads",
+        "intermediate_size": "hidden_dim",
+        "hidden_dropout_prob": "dropout",
+        "attention_probs_dropout_prob": "attention_dropout",
+    }
+
+    def config_kwargs(self, **overrides) -> dict:
+        return {self.names.get(key, key): value for key, value in super().config_kwargs(**overrides).items()}
+
+    def library_layers(self, library_model) -> list[torch.nn.Module]:
+        return list(library_model.base_model.transformer.layer)
 
 
 @dataclass
@@ -137,8 +172,18 @@ class Seq2SeqTester:
         return ids
 
 
-TESTERS = {"bert": EncoderTester, "bart": Seq2SeqTester}
+TESTERS = {"bert": EncoderTester, "albert": AlbertTester, "distilbert": DistilBertTester, "bart": Seq2SeqTester}
+
+# What a type has beyond BERT, made small: narrower embeddings (so ELECTRA's `embeddings_project` and ALBERT's
+# `embedding_hidden_mapping_in` do something); ALBERT's two depths share its one layer group. The library's
+# DistilBERT question-answering head refuses any num_labels but 2, and DistilBERT's head dropouts, which the
+# generic dropout names do not reach, are off like every other dropout here.
+TINY_OVERRIDES = {
+    "electra": {"embedding_size": 24},
+    "albert": {"embedding_size": 24},
+    "distilbert": {"num_labels": 2, "seq_classif_dropout": 0.0, "qa_dropout": 0.0},
+}
 
 
 def make_tester(model_type: ModelType) -> EncoderTester | Seq2SeqTester:
-    return TESTERS[model_type.family](model_type)
+    return TESTERS[model_type.family](model_type, dict(TINY_OVERRIDES.get(model_type.name, {})))

@@ -1,0 +1,127 @@
+"""Options shared by several commands, defined once, and the one place output goes through.
+
+Human output uses rich; `--json` prints one JSON document on stdout and nothing else there, so scripts can rely on
+it. Errors go to stderr as one line (see `hubgen.errors`).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from hubgen.errors import HubgenError
+from hubgen.lsg_options import SPARSITY_TYPES
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def epilog(*examples: str) -> str:
+    """Usage examples shown under a command's help (rich markup keeps the line breaks)."""
+    lines = "\n".join(f"  $ {example}" for example in examples)
+    return f"[bold]Examples[/bold]\n\n{lines}"
+
+
+def print_error(error: HubgenError) -> None:
+    err_console.print(f"[bold red]Error:[/bold red] {error.message}", highlight=False)
+    if error.hint:
+        err_console.print(f"[dim]Fix:[/dim] {error.hint}", highlight=False)
+
+
+def emit_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+@contextmanager
+def steps(enabled: bool = True) -> Iterator:
+    """A spinner that names the current step of a long command; `report(step)` moves it on.
+
+    Disabled for `--json`, whose stdout must stay machine-readable.
+    """
+    if not enabled:
+        yield lambda step: None
+        return
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    with Progress(*columns, console=err_console, transient=True) as progress:
+        state = {"task": None}
+
+        def report(step: str) -> None:
+            if state["task"] is not None:
+                progress.update(state["task"], completed=1, total=1)
+            state["task"] = progress.add_task(step, total=None)
+
+        yield report
+        if state["task"] is not None:
+            progress.update(state["task"], completed=1, total=1)
+
+
+# --- options shared by convert and publish -------------------------------------------------------------------------
+
+MaxLen = Annotated[
+    int, typer.Option("--max-len", help="Length of the long model, in tokens (a multiple of the block size).")
+]
+Architecture = Annotated[
+    str | None,
+    typer.Option(help="Head to build, e.g. BertForSequenceClassification (default: the base config's architecture)."),
+]
+BlockSize = Annotated[int | None, typer.Option(help="Local block size b [default: 128].")]
+SparseBlockSize = Annotated[
+    int | None, typer.Option(help="Sparse window length s, 0 disables sparse attention [default: 128].")
+]
+SparsityFactor = Annotated[int | None, typer.Option(help="Reduction factor f of the sparse sequence [default: 2].")]
+SparsityType = Annotated[
+    str | None, typer.Option(help=f"Sparse selection: {', '.join(SPARSITY_TYPES)} [default: norm].")
+]
+NumGlobalTokens = Annotated[int | None, typer.Option(help="Number of global tokens, 1 to 512 [default: 1].")]
+MaskFirstToken = Annotated[
+    bool | None,
+    typer.Option(
+        "--mask-first-token/--no-mask-first-token",
+        help="Mask the first token as a key: global token 0 stands in for it, which keeps short inputs lossless "
+        "[default: on when the tokenizer starts inputs with a special token].",
+    ),
+]
+PoolWithGlobal = Annotated[
+    bool | None,
+    typer.Option("--pool-with-global/--no-pool-with-global", help="First output row := global token 0 [default: on]."),
+]
+RandomGlobalInit = Annotated[
+    bool,
+    typer.Option(
+        help="Draw global tokens from a Gaussian fitted to the word embeddings (row 0 stays the first token)."
+    ),
+]
+GlobalPositionalStride = Annotated[
+    int, typer.Option(help="Positions between consecutive global tokens in the positional initialisation.")
+]
+KeepFirstGlobalToken = Annotated[
+    bool, typer.Option(help="LSG input: re-initialise the global tokens but keep the existing first one.")
+]
+ResizeLsg = Annotated[
+    bool, typer.Option(help="LSG input: only resize positions and refresh the code (the default for LSG inputs).")
+]
+Seed = Annotated[int, typer.Option(help="Seed of every random initialisation (new heads, random global tokens).")]
+Dtype = Annotated[str, typer.Option(help="Weights dtype: auto (as the base), float32, float16 or bfloat16.")]
+
+# --- Hub options, named as in huggingface_hub's `hf` CLI -------------------------------------------------------------
+
+Token = Annotated[
+    str | None,
+    typer.Option(help="Hugging Face token [default: HF_TOKEN, or the token saved by `hf auth login`]."),
+]
+Revision = Annotated[str | None, typer.Option(help="Git revision (branch, tag or commit) of the base repository.")]
+Json = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of human-readable output.")]
+OutDir = Annotated[Path, typer.Option("--out", help="Folder to write (must not exist or be empty).")]
+
+
+def lsg_overrides(**values: Any) -> dict[str, Any]:
+    """The LSG options the user gave (None = not given), keyed as in config.json."""
+    return {key: value for key, value in values.items() if value is not None}

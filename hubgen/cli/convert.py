@@ -1,0 +1,155 @@
+"""`hubgen convert`: a base checkpoint in, a loadable long-context repository folder out."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from hubgen.cli._common import (
+    Architecture,
+    BlockSize,
+    Dtype,
+    GlobalPositionalStride,
+    Json,
+    KeepFirstGlobalToken,
+    MaskFirstToken,
+    MaxLen,
+    NumGlobalTokens,
+    OutDir,
+    PoolWithGlobal,
+    RandomGlobalInit,
+    ResizeLsg,
+    Revision,
+    Seed,
+    SparseBlockSize,
+    SparsityFactor,
+    SparsityType,
+    Token,
+    console,
+    emit_json,
+    epilog,
+    steps,
+)
+from hubgen.convert import ConversionRequest, ConversionResult, convert
+
+Base = Annotated[str, typer.Argument(help="Base checkpoint: a Hub model id (org/name) or a local folder.")]
+
+
+_LSG_KEYS = (
+    "block_size",
+    "sparse_block_size",
+    "sparsity_factor",
+    "sparsity_type",
+    "num_global_tokens",
+    "mask_first_token",
+    "pool_with_global",
+)
+_REQUEST_KEYS = (
+    "architecture",
+    "random_global_init",
+    "global_positional_stride",
+    "keep_first_global_token",
+    "resize_lsg",
+    "seed",
+    "dtype",
+    "token",
+    "revision",
+)
+
+
+def conversion_request(arguments: dict[str, Any]) -> ConversionRequest:
+    """Build the request from a command's arguments (its `locals()`): the option names are the request's own, so
+    convert and publish list them once. LSG options left unset keep their defaults."""
+    overrides = {key: arguments[key] for key in _LSG_KEYS if arguments.get(key) is not None}
+    options = {key: arguments[key] for key in _REQUEST_KEYS if key in arguments}
+    return ConversionRequest(
+        base=arguments["base"],
+        max_length=arguments["max_len"],
+        output=arguments["out"],
+        lsg_overrides=overrides,
+        **options,
+    )
+
+
+def summary(result: ConversionResult) -> dict[str, Any]:
+    model_type = result.model_type
+    return {
+        "output": str(result.output),
+        "base": result.checkpoint.reference,
+        "type": model_type.name,
+        "class": model_type.class_name(result.head),
+        "auto_class": result.head.auto_class,
+        "upgraded_lsg_checkpoint": result.checkpoint.is_lsg,
+        "lsg": result.options.config_values(),
+        "global_tokens": result.global_init,
+        "newly_initialised_weights": list(result.new_weights),
+    }
+
+
+def print_summary(result: ConversionResult) -> None:
+    data = summary(result)
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row(
+        "base", f"{data['base']} ({data['type']}{', LSG upgrade' if data['upgraded_lsg_checkpoint'] else ''})"
+    )
+    table.add_row("class", f"{data['class']} (loads with {data['auto_class']})")
+    lsg = data["lsg"]
+    table.add_row(
+        "attention",
+        f"block {lsg['block_size']}, sparse {lsg['sparse_block_size']} ({lsg['sparsity_type']}, factor "
+        f"{lsg['sparsity_factor']}), {lsg['num_global_tokens']} global token(s), mask_first_token="
+        f"{lsg['mask_first_token']}",
+    )
+    table.add_row("global tokens", data["global_tokens"])
+    if data["newly_initialised_weights"]:
+        table.add_row("new weights", ", ".join(data["newly_initialised_weights"]) + " (train them before use)")
+    console.print(table)
+    console.print(
+        f"[green]Converted[/green] into [bold]{result.output}[/bold]. Next: [bold]hubgen card {result.output}[/bold]"
+    )
+
+
+def convert_command(
+    base: Base,
+    max_len: MaxLen,
+    out: OutDir,
+    architecture: Architecture = None,
+    block_size: BlockSize = None,
+    sparse_block_size: SparseBlockSize = None,
+    sparsity_factor: SparsityFactor = None,
+    sparsity_type: SparsityType = None,
+    num_global_tokens: NumGlobalTokens = None,
+    mask_first_token: MaskFirstToken = None,
+    pool_with_global: PoolWithGlobal = None,
+    random_global_init: RandomGlobalInit = False,
+    global_positional_stride: GlobalPositionalStride = 64,
+    keep_first_global_token: KeepFirstGlobalToken = False,
+    resize_lsg: ResizeLsg = False,
+    seed: Seed = 123,
+    dtype: Dtype = "auto",
+    token: Token = None,
+    revision: Revision = None,
+    json_output: Json = False,
+) -> None:
+    """Convert a checkpoint to LSG attention of length --max-len: code, weights, config and tokenizer.
+
+    With the defaults the converted model computes the base model's function on inputs of at most two blocks.
+    """
+    request = conversion_request(locals())
+    with steps(not json_output) as report:
+        result = convert(request, report)
+    if json_output:
+        emit_json(summary(result))
+    else:
+        print_summary(result)
+
+
+CONVERT_EXAMPLES = epilog(
+    "hubgen convert distilbert-base-uncased --max-len 4096 --out lsg-distilbert-4096",
+    "hubgen convert roberta-base --max-len 4096 --architecture RobertaForSequenceClassification --out lsg-roberta",
+    "hubgen convert ./my-bert --max-len 8192 --block-size 64 --sparsity-type bos_pooling --sparsity-factor 8 --out out/",
+)

@@ -1,0 +1,52 @@
+"""The `hubgen` command: one Typer app, one module per command group."""
+
+from __future__ import annotations
+
+import typer
+
+from hubgen import __version__
+from hubgen.cli._common import print_error
+from hubgen.cli.card import CARD_EXAMPLES, card_command
+from hubgen.cli.convert import CONVERT_EXAMPLES, convert_command
+from hubgen.cli.models import LIST_TYPES_EXAMPLES, RENDER_EXAMPLES, list_types, render
+from hubgen.cli.publish import PUBLISH_EXAMPLES, publish_command
+from hubgen.cli.smoke import SMOKE_EXAMPLES, smoke_command
+from hubgen.errors import HubgenError
+
+app = typer.Typer(
+    name="hubgen",
+    help="Make long-context LSG models from BERT- and BART-family checkpoints, and publish them to the Hub.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.command("list", epilog=LIST_TYPES_EXAMPLES)(list_types)
+app.command("render", epilog=RENDER_EXAMPLES)(render)
+app.command("convert", epilog=CONVERT_EXAMPLES)(convert_command)
+app.command("smoke", epilog=SMOKE_EXAMPLES)(smoke_command)
+app.command("card", epilog=CARD_EXAMPLES)(card_command)
+app.command("publish", epilog=PUBLISH_EXAMPLES)(publish_command)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"hubgen {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
+) -> None:
+    """hubgen turns 512-token checkpoints into 4,096+ token models with LSG attention."""
+
+
+def main() -> None:
+    """Console entry point: a `HubgenError` becomes one line on stderr and a non-zero exit, never a traceback."""
+    try:
+        app()
+    except HubgenError as error:
+        print_error(error)
+        raise SystemExit(error.exit_code) from None

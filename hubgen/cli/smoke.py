@@ -1,0 +1,65 @@
+"""`hubgen smoke`: load a converted folder like a user would, and check that it works."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from hubgen.cli._common import Json, console, emit_json, epilog, steps
+from hubgen.errors import SmokeTestError
+from hubgen.smoke import SmokeReport, run_smoke
+
+Folder = Annotated[Path, typer.Argument(help="A folder written by `hubgen convert`.")]
+
+
+def print_report(report: SmokeReport) -> None:
+    table = Table(title="Smoke tests (fresh process, trust_remote_code=True, hubgen not importable)")
+    table.add_column("check")
+    table.add_column("result")
+    table.add_column("detail", overflow="fold")
+    for check in report.checks:
+        status = "[green]pass[/green]" if check["ok"] else "[red]FAIL[/red]"
+        table.add_row(check["name"], status, str(check["detail"]))
+    console.print(table)
+    if report.fill_mask:
+        predictions = Table(title="fill-mask top-1")
+        predictions.add_column("sentence")
+        predictions.add_column("LSG")
+        if report.agreement:
+            predictions.add_column("base")
+        for row in report.fill_mask:
+            cells = [row["sentence"], str(row["lsg"])] + ([str(row.get("base"))] if report.agreement else [])
+            predictions.add_row(*cells)
+        console.print(predictions)
+    if report.agreement:
+        agreeing, compared = report.agreement
+        console.print(f"Top-1 agreement with the base model: {agreeing}/{compared}")
+
+
+def smoke_command(
+    folder: Folder,
+    base: Annotated[
+        str | None,
+        typer.Option(help="Base checkpoint to compare fill-mask predictions with [default: the one converted]."),
+    ] = None,
+    language: Annotated[str | None, typer.Option(help="Language of the test sentences: en or fr.")] = None,
+    json_output: Json = False,
+) -> None:
+    """Load every declared Auto class in a fresh process, run fill-mask, classification near the maximum length and,
+    for encoder-decoders, generate(); exits non-zero if anything fails."""
+    with steps(not json_output) as report:
+        report("running the smoke tests in a fresh process")
+        result = run_smoke(folder, base, language)
+    if json_output:
+        emit_json(result.to_dict())
+    else:
+        print_report(result)
+    if not result.ok:
+        failed = ", ".join(check["name"] for check in result.checks if not check["ok"])
+        raise SmokeTestError(f"smoke tests failed: {failed}", "see the table above")
+
+
+SMOKE_EXAMPLES = epilog("hubgen smoke lsg-distilbert-4096", "hubgen smoke out/ --json > smoke.json")

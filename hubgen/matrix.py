@@ -1,0 +1,67 @@
+"""The rebuild matrix: every (model type, base checkpoint, length) the project republishes.
+
+The default list names one real public checkpoint per type; a JSON file can replace it. CI reads the list from
+`hubgen matrix`, so adding a checkpoint is adding a row, not editing a workflow.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from hubgen.errors import InvalidInputError
+from hubgen.registry import MODEL_TYPES
+
+
+@dataclass(frozen=True)
+class MatrixEntry:
+    type: str
+    base: str
+    max_length: int = 4096
+
+    @property
+    def name(self) -> str:
+        """A short job name, as shown in the CI matrix."""
+        return f"{self.type}: {self.base} @ {self.max_length}"
+
+
+DEFAULT_MATRIX = (
+    MatrixEntry("bert", "google-bert/bert-base-uncased"),
+    MatrixEntry("roberta", "FacebookAI/roberta-base"),
+    MatrixEntry("distilbert", "distilbert/distilbert-base-uncased"),
+    MatrixEntry("albert", "albert/albert-base-v2"),
+    MatrixEntry("electra", "google/electra-base-discriminator"),
+    MatrixEntry("camembert", "almanach/camembert-base"),
+    MatrixEntry("xlm-roberta", "FacebookAI/xlm-roberta-base"),
+    MatrixEntry("bart", "facebook/bart-base"),
+    MatrixEntry("mbart", "facebook/mbart-large-cc25"),
+    MatrixEntry("barthez", "moussaKam/barthez"),
+    MatrixEntry("pegasus", "google/pegasus-large"),
+)
+
+
+def load_matrix(path: Path | None = None) -> list[MatrixEntry]:
+    """The default matrix, or the entries of a JSON file: a list of {"type", "base", "max_length"}."""
+    if path is None:
+        entries = list(DEFAULT_MATRIX)
+    else:
+        try:
+            rows = json.loads(path.read_text())
+            entries = [MatrixEntry(**row) for row in rows]
+        except (OSError, ValueError, TypeError) as error:
+            raise InvalidInputError(
+                f"cannot read the matrix file {path}: {error}",
+                'write a JSON list of {"type": ..., "base": ..., "max_length": ...} objects',
+            ) from None
+    for entry in entries:
+        if entry.type not in MODEL_TYPES:
+            raise InvalidInputError(
+                f"matrix entry {entry.name!r} has an unknown type", f"use one of {', '.join(MODEL_TYPES)}"
+            )
+    return entries
+
+
+def github_matrix(entries: list[MatrixEntry]) -> dict:
+    """The `strategy.matrix` object of a GitHub Actions job (read with `fromJSON`)."""
+    return {"include": [{**asdict(entry), "name": entry.name} for entry in entries]}

@@ -1,0 +1,137 @@
+"""`hubgen publish`: validate, convert, smoke-test, write the card, push. Each step can stop the next.
+
+The order is chosen so that a failure costs as little as possible and leaves nothing behind: what can be checked
+offline is checked first, then the token and the target namespace, then the conversion (into a temporary folder
+unless --out is given), the smoke tests, the card, and only then the single commit to the Hub.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from huggingface_hub import HfApi, get_token
+
+from hubgen import hub
+from hubgen.card import write_card
+from hubgen.convert import (
+    ConversionRequest,
+    ConversionResult,
+    check_output_folder,
+    conversion_command,
+    convert,
+    plan_conversion,
+)
+from hubgen.errors import SmokeTestError
+from hubgen.smoke import SmokeReport, run_smoke
+
+
+@dataclass(frozen=True)
+class PublishRequest:
+    conversion: ConversionRequest
+    repo_id: str | None = None
+    org: str | None = None
+    private: bool = False
+    create_pr: bool = False
+    branch: str | None = None
+    commit_message: str | None = None
+    dry_run: bool = False
+    keep_output: bool = False
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    repo_id: str
+    folder: Path | None
+    files: list[tuple[str, int]]
+    conversion: ConversionResult
+    smoke: SmokeReport
+    push: hub.PushResult | None
+
+
+def publish(request: PublishRequest, report: Callable[[str], None] = lambda step: None) -> PublishResult:
+    conversion = request.conversion
+    if request.keep_output:
+        check_output_folder(conversion.output)
+    report("checking the options and the base checkpoint")
+    checkpoint, _, _ = plan_conversion(conversion)
+    if request.repo_id:
+        hub.check_repo_id_form(request.repo_id)
+    client, repo_id = _target(request, checkpoint, report)
+    workspace = None
+    if not request.keep_output:
+        workspace = Path(tempfile.mkdtemp(prefix="hubgen-publish-"))
+        conversion = replace(conversion, output=workspace / "repository")
+    try:
+        result = convert(conversion, report)
+        report("running the smoke tests in a fresh process")
+        smoke = run_smoke(result.output, language=_language(result))
+        if not smoke.ok:
+            failed = ", ".join(check["name"] for check in smoke.checks if not check["ok"])
+            raise SmokeFailure(
+                smoke,
+                f"smoke tests failed, nothing was pushed: {failed}",
+                "convert with `hubgen convert ... --out DIR`, then `hubgen smoke DIR` shows the details",
+            )
+        report("writing the model card")
+        write_card(result.output, smoke=smoke, repo_id=repo_id, publish_command=_publish_command(request, repo_id))
+        files = sorted((path.name, path.stat().st_size) for path in result.output.iterdir() if path.is_file())
+        pushed = None
+        if not request.dry_run:
+            report(f"pushing to {repo_id}")
+            pushed = hub.push_folder(
+                client,
+                result.output,
+                repo_id,
+                private=request.private,
+                create_pr=request.create_pr,
+                revision=request.branch,
+                commit_message=request.commit_message,
+            )
+        return PublishResult(repo_id, result.output if request.keep_output else None, files, result, smoke, pushed)
+    except BaseException:
+        if request.keep_output:
+            shutil.rmtree(conversion.output, ignore_errors=True)
+        raise
+    finally:
+        if workspace is not None:
+            shutil.rmtree(workspace, ignore_errors=True)
+
+
+class SmokeFailure(SmokeTestError):
+    """A failed smoke test during publish, carrying the report so the job summary can show it."""
+
+    def __init__(self, report: SmokeReport, message: str, hint: str):
+        super().__init__(message, hint)
+        self.report = report
+
+
+def _target(request: PublishRequest, checkpoint, report) -> tuple[HfApi | None, str]:
+    """The client and the repository id, checked against the token's account before any work.
+
+    A dry run needs no token (pull requests from forks get no secrets): it then skips the account checks and names
+    the repository from --repo-id or --org when given.
+    """
+    length, name = request.conversion.max_length, checkpoint.name
+    if request.dry_run and not (request.conversion.token or get_token()):
+        owner = request.org or "<your-user>"
+        return None, request.repo_id or f"{owner}/{hub.default_repo_name(name, length, checkpoint.is_lsg)}"
+    report(f"checking access to {hub.endpoint()}")
+    client = hub.api(hub.resolve_token(request.conversion.token))
+    account = hub.whoami(client)
+    return client, hub.target_repo_id(request.repo_id, request.org, account, name, length, checkpoint.is_lsg)
+
+
+def _language(result: ConversionResult) -> str | None:
+    return "fr" if result.model_type.name in ("camembert", "barthez") else None
+
+
+def _publish_command(request: PublishRequest, repo_id: str) -> str:
+    """The command line that reproduces the repository (without token or local paths)."""
+    tail = ["--repo-id", repo_id]
+    if request.private:
+        tail.append("--private")
+    return conversion_command(request.conversion, verb="publish", tail=tuple(tail))

@@ -1,0 +1,169 @@
+"""`hubgen publish` against a Hub-API server on 127.0.0.1, through the real huggingface_hub client."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import huggingface_hub
+import pytest
+from huggingface_hub import HfApi, snapshot_download
+from support.cli import run_cli
+from support.compat import run_isolated
+
+import hubgen.render
+from hubgen.local_hub import LocalHub, LocalUser
+from hubgen.tiny import make_tiny_checkpoint
+
+ALICE = "hf_alice_secret_token_1234567890"
+BOB = "hf_bob_secret_token_0987654321"
+EXPECTED_FILES = {"config.json", "model.safetensors", "modeling_lsg_bert.py", "README.md"}
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory):
+    users = {ALICE: LocalUser("alice", orgs=("acme",)), BOB: LocalUser("bob")}
+    with LocalHub(tmp_path_factory.mktemp("hub"), tokens=users) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def tiny_bert(tmp_path_factory):
+    return make_tiny_checkpoint("bert", tmp_path_factory.mktemp("base") / "tiny-bert")
+
+
+@pytest.fixture
+def hub_env(hub, tmp_path, monkeypatch):
+    """Point hubgen and the client at the local Hub, with no token unless a test gives one."""
+    monkeypatch.setenv("HF_ENDPOINT", hub.endpoint)
+    monkeypatch.setenv("HF_HUB_DISABLE_TELEMETRY", "1")
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_TOKEN_PATH", str(tmp_path / "no-token"))
+    monkeypatch.setattr(huggingface_hub.constants, "HF_STORED_TOKENS_PATH", str(tmp_path / "no-tokens"))
+    return hub
+
+
+def publish(args, capsys, monkeypatch, caplog):
+    with caplog.at_level(logging.DEBUG):
+        run = run_cli(["publish", *args, "--json"], capsys, monkeypatch)
+    for secret in (ALICE, BOB):
+        assert secret not in run.output and secret not in caplog.text, "a token was printed"
+    return run
+
+
+def commits(hub, repo_id, revision="main"):
+    return HfApi(endpoint=hub.endpoint, token=ALICE).list_repo_commits(repo_id, revision=revision)
+
+
+def test_publish_download_and_load_in_a_fresh_process(hub_env, tiny_bert, tmp_path, capsys, monkeypatch, caplog):
+    monkeypatch.setenv("HF_TOKEN", ALICE)
+    run = publish([tiny_bert, "--max-len", "1024"], capsys, monkeypatch, caplog)
+    assert run.code == 0, run.output
+    result = json.loads(run.stdout)
+    assert result["repo_id"] == "alice/lsg-tiny-bert-1024" and result["changed"] and result["created"]
+    agreement = [row["agree"] for row in result["smoke"]["fill_mask"]]
+    assert agreement and all(agreement), result["smoke"]["fill_mask"]
+
+    folder = snapshot_download(result["repo_id"], endpoint=hub_env.endpoint, cache_dir=tmp_path / "cache")
+    names = {path.name for path in Path(folder).iterdir()}
+    assert names >= EXPECTED_FILES and "tokenizer_config.json" in names
+    card = (Path(folder) / "README.md").read_text()
+    assert ALICE not in card and "hubgen publish" in card and "long context" in card
+    load = f"""
+import transformers
+fill = transformers.pipeline("fill-mask", model={folder!r}, trust_remote_code=True)
+print(type(fill.model).__name__, fill("the cat sat on the " + fill.tokenizer.mask_token + " .", top_k=1)[0]["token_str"])
+"""
+    output = run_isolated(load, cwd=tmp_path, check=True).stdout
+    assert "LSGBertForMaskedLM" in output
+
+    again = publish([tiny_bert, "--max-len", "1024"], capsys, monkeypatch, caplog)
+    assert again.code == 0 and json.loads(again.stdout)["changed"] is False
+    assert len(commits(hub_env, result["repo_id"])) == 2  # the Hub's initial commit and ours
+
+
+def test_create_pr_lands_on_a_pr_ref(hub_env, tiny_bert, capsys, monkeypatch, caplog):
+    monkeypatch.setenv("HF_TOKEN", ALICE)
+    repo = "acme/lsg-pr-test"
+    assert publish([tiny_bert, "--max-len", "1024", "--repo-id", repo], capsys, monkeypatch, caplog).code == 0
+    main_before = commits(hub_env, repo)
+    run = publish(
+        [tiny_bert, "--max-len", "1024", "--repo-id", repo, "--num-global-tokens", "2", "--create-pr"],
+        capsys,
+        monkeypatch,
+        caplog,
+    )
+    assert run.code == 0, run.output
+    result = json.loads(run.stdout)
+    assert result["pr_url"] and "discussions/1" in result["pr_url"]
+    assert commits(hub_env, repo) == main_before
+    refs = HfApi(endpoint=hub_env.endpoint).list_repo_refs(repo, include_pull_requests=True)
+    assert [ref.ref for ref in refs.pull_requests] == ["refs/pr/1"]
+    config = HfApi(endpoint=hub_env.endpoint).hf_hub_download(repo, "config.json", revision="refs/pr/1")
+    assert json.loads(Path(config).read_text())["num_global_tokens"] == 2
+
+
+def test_revision_pushes_to_a_new_branch(hub_env, tiny_bert, capsys, monkeypatch, caplog):
+    monkeypatch.setenv("HF_TOKEN", ALICE)
+    repo = "alice/lsg-branch-test"
+    assert publish([tiny_bert, "--max-len", "1024", "--repo-id", repo], capsys, monkeypatch, caplog).code == 0
+    run = publish(
+        [tiny_bert, "--max-len", "2048", "--repo-id", repo, "--revision", "long"], capsys, monkeypatch, caplog
+    )
+    assert run.code == 0, run.output
+    api = HfApi(endpoint=hub_env.endpoint)
+    long_config = json.loads(Path(api.hf_hub_download(repo, "config.json", revision="long")).read_text())
+    main_config = json.loads(Path(api.hf_hub_download(repo, "config.json")).read_text())
+    assert (long_config["max_position_embeddings"], main_config["max_position_embeddings"]) == (2048, 1024)
+
+
+# A modeling file that only works where hubgen is loaded: fine while converting, broken for users. The smoke test,
+# run in a process that cannot import hubgen, is there to catch exactly that.
+DEPENDS_ON_HUBGEN = '\nimport sys\nif "hubgen" not in sys.modules:\n    raise ImportError("needs hubgen")\n'
+
+
+def test_a_failed_smoke_test_pushes_nothing(hub_env, tiny_bert, capsys, monkeypatch, caplog):
+    monkeypatch.setenv("HF_TOKEN", ALICE)
+    render = hubgen.render.render_modeling_file
+    monkeypatch.setattr(
+        hubgen.render, "render_modeling_file", lambda model_type: render(model_type) + DEPENDS_ON_HUBGEN
+    )
+    run = publish([tiny_bert, "--max-len", "1024", "--repo-id", "alice/broken"], capsys, monkeypatch, caplog)
+    assert run.code != 0
+    assert "smoke tests failed, nothing was pushed" in run.stderr
+    assert not HfApi(endpoint=hub_env.endpoint, token=ALICE).repo_exists("alice/broken")
+
+
+@pytest.mark.parametrize(
+    "args,token,message,fix",
+    [
+        ([], None, "no Hugging Face token found", "hf auth login"),
+        (["--repo-id", "not a valid id"], ALICE, "is not a valid repository id", "org/name"),
+        (["--repo-id", "bob/lsg-x"], ALICE, "the token of alice cannot write to bob/", "alice/, acme/"),
+        (["--repo-id", "alice/x"], "hf_wrong", "rejected the token", "HF_TOKEN"),
+        (["--sparsity-factor", "3"], ALICE, "--sparsity-factor 3 does not divide", "divisor"),
+    ],
+)
+def test_bad_publish_input_fails_before_any_work(
+    hub_env, tiny_bert, tmp_path, capsys, monkeypatch, caplog, args, token, message, fix
+):
+    if token:
+        monkeypatch.setenv("HF_TOKEN", token)
+    before = len(hub_env.requests)
+    run = publish([tiny_bert, "--max-len", "1024", "--out", tmp_path / "out", *args], capsys, monkeypatch, caplog)
+    assert run.code != 0
+    assert message in run.stderr and fix in run.stderr, run.output
+    assert not (tmp_path / "out").exists()
+    assert not [
+        r for r in hub_env.requests[before:] if r.method in ("POST", "PUT", "DELETE") and "whoami" not in r.path
+    ]
+
+
+def test_dry_run_lists_the_files_and_pushes_nothing(hub_env, tiny_bert, capsys, monkeypatch, caplog):
+    run = publish([tiny_bert, "--max-len", "1024", "--org", "acme", "--dry-run"], capsys, monkeypatch, caplog)
+    assert run.code == 0, run.output
+    result = json.loads(run.stdout)
+    assert result["dry_run"] and result["repo_id"] == "acme/lsg-tiny-bert-1024"
+    assert {entry["path"] for entry in result["files"]} >= EXPECTED_FILES
+    assert not HfApi(endpoint=hub_env.endpoint, token=ALICE).repo_exists("acme/lsg-tiny-bert-1024")
