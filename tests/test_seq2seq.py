@@ -15,6 +15,7 @@ import torch
 import transformers
 from support.compat import run_isolated
 from support.testers import make_tester
+from support.training import trainer_losses
 
 from hubgen.generation import GENERATION_KEYS, generation_settings, split_generation_settings
 from hubgen.registry import MODEL_TYPES, SEQ2SEQ_LM
@@ -332,6 +333,27 @@ def test_causal_lm_head_caches_like_a_full_forward_pass(rendered):
             model.generate(ids, max_new_tokens=5, use_cache=False).tolist()
         )
     torch.testing.assert_close(torch.cat([first.logits, rest], dim=1), full, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("type_name", SEQ2SEQ_TYPES)
+def test_trainer_teaches_the_seq2seq_head_a_long_input_task(rendered, tmp_path, type_name):
+    """Through transformers' Trainer: answer "low" or "high" (two token ids) for texts of low or high token ids."""
+    _, tester, _, model = build(rendered, type_name)
+    generator = torch.Generator().manual_seed(0)
+    half, length = tester.vocab_size // 2, 3 * tester.block_size + 5
+    examples = []
+    for index in range(64):
+        label = index % 2
+        ids = torch.randint(3 + label * half, half + label * (half - 3), (length,), generator=generator)
+        examples.append(
+            {
+                "input_ids": tester.as_text(ids),
+                "attention_mask": torch.ones(length, dtype=torch.long),
+                "labels": torch.tensor([10 + label, tester.eos_token_id]),
+            }
+        )
+    losses = trainer_losses(model, examples, tmp_path)
+    assert losses[-1] < 0.5 * losses[0], losses
 
 
 # --- generation_config.json ------------------------------------------------------------------------------------------

@@ -31,6 +31,10 @@ class EncoderTester:
     def has_global_table(self, head: Head) -> bool:
         return True
 
+    def as_text(self, ids: torch.Tensor) -> torch.Tensor:
+        """Ids as the family's tokenizer would end them (nothing to add here)."""
+        return ids
+
     def config_kwargs(self, **overrides) -> dict:
         kwargs = {
             "vocab_size": self.vocab_size,
@@ -164,12 +168,16 @@ class Seq2SeqTester:
         base.update(num_labels=lsg_config.num_labels)
         return config_class(**base)
 
-    def input_ids(self, batch: int, length: int, seed: int = 0) -> torch.Tensor:
-        """Ordinary ids (above every special token) ending with <eos>, which the classification head reads."""
-        generator = torch.Generator().manual_seed(seed)
-        ids = torch.randint(3, self.vocab_size, (batch, length), generator=generator)
-        ids[:, -1] = self.eos_token_id
+    def as_text(self, ids: torch.Tensor) -> torch.Tensor:
+        """Ids ending with <eos>, as the tokenizer ends them: the classification head reads the last <eos>."""
+        ids = ids.clone()
+        ids[..., -1] = self.eos_token_id
         return ids
+
+    def input_ids(self, batch: int, length: int, seed: int = 0) -> torch.Tensor:
+        """Ordinary ids (above every special token) ending with <eos>."""
+        generator = torch.Generator().manual_seed(seed)
+        return self.as_text(torch.randint(3, self.vocab_size, (batch, length), generator=generator))
 
 
 TESTERS = {"bert": EncoderTester, "albert": AlbertTester, "distilbert": DistilBertTester, "bart": Seq2SeqTester}
