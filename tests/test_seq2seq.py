@@ -128,6 +128,28 @@ def test_decoder_logits_equal_library_decoder_given_the_same_encoder_states(
 
 
 @pytest.mark.parametrize("type_name", SEQ2SEQ_TYPES)
+@pytest.mark.parametrize("pass_global", [True, False])
+def test_a_global_token_standing_for_the_first_token_keeps_the_library_function(rendered, type_name, pass_global):
+    """Global token 0 = the first token's complete input embedding and `mask_first_token`: on short inputs the model
+    is the library model, decoder included (it sees global token 0 once, in place of the first token)."""
+    _, tester, config, model = build(
+        rendered, type_name, mask_first_token=True, pass_global_tokens_to_decoder=pass_global, scale_embedding=True
+    )
+    library_model = library_twin(tester, config, model)
+    length = 2 * tester.block_size
+    ids, mask = tester.input_ids(2, length), padded_mask(2, length, 5)
+    ids[:, 0] = 3  # every input starts with the same token, as with a tokenizer's <s>
+    encoder = model.get_encoder()
+    with torch.no_grad():
+        first = encoder.embed_tokens.weight[3] * encoder.embed_scale + encoder.embed_positions(1)[0]
+        encoder.global_embeddings.weight[0] = first
+        decoder_ids = tester.input_ids(2, 6, seed=8)
+        ours = model(ids, attention_mask=mask, decoder_input_ids=decoder_ids).logits
+        theirs = library_model(ids, attention_mask=mask, decoder_input_ids=decoder_ids).logits
+    torch.testing.assert_close(ours, theirs, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("type_name", SEQ2SEQ_TYPES)
 def test_decoder_never_reads_padding_or_a_masked_first_token(rendered, type_name):
     _, tester, _, model = build(rendered, type_name, num_global_tokens=2, mask_first_token=True)
     length = 3 * tester.block_size + 3
