@@ -281,7 +281,20 @@ def _save(model, tokenizer, checkpoint: BaseCheckpoint, request: ConversionReque
     tokenizer.model_max_length = request.max_length
     tokenizer.init_kwargs["model_max_length"] = request.max_length
     tokenizer.save_pretrained(staging)
+    _drop_loading_details(staging / "tokenizer_config.json")
     _drop_unrequested_files(staging)
+
+
+# How the base tokenizer happened to be loaded here (transformers 5.x records it on save); not for the repository.
+_LOADING_DETAILS = ("is_local", "local_files_only")
+
+
+def _drop_loading_details(path: Path) -> None:
+    if path.exists():
+        settings = json.loads(path.read_text())
+        kept = {key: value for key, value in settings.items() if key not in _LOADING_DETAILS}
+        if kept != settings:
+            path.write_text(json.dumps(kept, indent=2, ensure_ascii=False) + "\n")
 
 
 def _drop_unrequested_files(staging: Path) -> None:

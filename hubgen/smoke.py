@@ -7,9 +7,7 @@ JSON and decides what the user sees.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +16,7 @@ from huggingface_hub import snapshot_download
 
 from hubgen.convert import read_conversion_metadata
 from hubgen.errors import InvalidInputError, SmokeTestError
+from hubgen.fresh_process import run_script
 
 RUNNER = Path(__file__).with_name("smoke_runner.py")
 RESULT_MARKER = "HUBGEN_SMOKE_RESULT "  # as printed by smoke_runner.py, which cannot import it from here
@@ -57,34 +56,28 @@ def local_base(reference: str | None) -> str | None:
 
 
 def run_smoke(
-    folder: Path, base: str | None = None, language: str | None = None, timeout: float = 3600
+    folder: Path,
+    base: str | None = None,
+    language: str | None = None,
+    sentences: list[str] | None = None,
+    timeout: float = 3600,
 ) -> SmokeReport:
+    """Smoke-test `folder` in a fresh interpreter; fill-mask `sentences` hold `{mask}` where the mask token goes."""
     if not (folder / "config.json").exists():
         raise InvalidInputError(
             f"{folder} has no config.json", "run `hubgen convert` first, or pass a converted folder"
         )
     base = local_base(base or read_conversion_metadata(folder).get("base_model"))
-    request = {"folder": str(folder.resolve()), "base": base, "language": language}
-    environment = {
-        **os.environ,
-        "HF_HUB_OFFLINE": "1",
-        "TRANSFORMERS_VERBOSITY": "error",
-        "TOKENIZERS_PARALLELISM": "false",
-    }
-    try:
-        process = subprocess.run(
-            [sys.executable, str(RUNNER)],
-            input=json.dumps(request),
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            env=environment,
-            check=False,
+    if sentences and any("{mask}" not in sentence for sentence in sentences):
+        raise InvalidInputError(
+            "every fill-mask sentence needs a {mask} placeholder", 'e.g. "Paris is the {mask} of France."'
         )
+    request = {"folder": str(folder.resolve()), "base": base, "language": language, "sentences": sentences}
+    try:
+        run = run_script(RUNNER, RESULT_MARKER, timeout, stdin=json.dumps(request))
     except subprocess.TimeoutExpired:
         raise SmokeTestError(f"smoke tests of {folder} took longer than {timeout:.0f}s") from None
-    lines = [line for line in process.stdout.splitlines() if line.startswith(RESULT_MARKER)]
-    if process.returncode != 0 or not lines:
-        detail = (process.stderr.strip().splitlines() or ["no output"])[-1]
+    if run.returncode != 0 or run.result is None:
+        detail = run.failure("no output")
         raise SmokeTestError(f"the smoke-test process failed: {detail}", "run `hubgen smoke` on the folder to see why")
-    return SmokeReport.from_dict(json.loads(lines[-1][len(RESULT_MARKER) :]))
+    return SmokeReport.from_dict(run.result)

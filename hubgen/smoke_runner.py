@@ -136,7 +136,7 @@ def run(request: dict) -> dict:
         _check(results, f"{auto_class} loads and runs", load_and_run)
     trained_lm_head = any(name.endswith(("ForMaskedLM", "ForPreTraining")) for name in config.architectures or ())
     if "AutoModelForMaskedLM" in config.auto_map and tokenizer.mask_token and trained_lm_head:
-        sentences = FRENCH if request.get("language") == "fr" else ENGLISH
+        sentences = request.get("sentences") or (FRENCH if request.get("language") == "fr" else ENGLISH)
         fill_mask = _fill_mask(folder, base, sentences, results)
     extra = _generate(folder, config, results) if "AutoModelForSeq2SeqLM" in config.auto_map else {}
     if "AutoModelForSequenceClassification" in config.auto_map:

@@ -89,7 +89,9 @@ def test_repository_folder_holds_what_loading_needs_and_nothing_else(converted):
         "adaptive",
     ):
         assert key in config, key
-    assert json.loads((converted / "tokenizer_config.json").read_text())["model_max_length"] == 4096
+    tokenizer_config = json.loads((converted / "tokenizer_config.json").read_text())
+    assert tokenizer_config["model_max_length"] == 4096
+    assert "is_local" not in tokenizer_config and "local_files_only" not in tokenizer_config
     weights = load_file(converted / "model.safetensors")
     assert weights["embeddings.global_embeddings.weight"].shape == (512, 384)
     assert weights["embeddings.position_embeddings.weight"].shape == (4096, 384)

@@ -152,3 +152,15 @@ def test_text_length_must_be_whole_blocks(rendered):
     module = rendered("bert")
     with pytest.raises(ValueError, match="multiple of block_size=8"):
         run_lsg(module, make_inputs(g=1, t=36), Pattern(g=1, b=BLOCK, s=BLOCK, f=2, kind="norm"))
+
+
+@pytest.mark.parametrize("kind,causal", [("norm", False), ("pooling", False), ("none", True)])
+def test_fused_forward_equals_the_explicit_one(rendered, monkeypatch, kind, causal):
+    """torch's fused CPU kernel (used when it applies) and the explicit chunk computation give the same numbers."""
+    module = rendered("bert")
+    pattern = Pattern(g=2, b=BLOCK, s=BLOCK, f=2, kind=kind, causal=causal)
+    inputs = make_inputs(g=2, t=64)
+    fused, _ = run_lsg(module, inputs, pattern)
+    monkeypatch.setattr(module, "_CPU_FLASH", None)
+    explicit, _ = run_lsg(module, inputs, pattern)
+    torch.testing.assert_close(fused, explicit, atol=1e-6, rtol=1e-5)

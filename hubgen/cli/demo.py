@@ -14,7 +14,8 @@ from hubgen.demo import run_demo
 
 def demo_command(
     workdir: Annotated[
-        Path | None, typer.Option(help="Keep everything here (base, Hub storage, repository) [default: a temp folder].")
+        Path | None,
+        typer.Option(help="Keep everything here (base, Hub storage, repository) [default: a temp folder]."),
     ] = None,
     json_output: Json = False,
 ) -> None:
@@ -26,7 +27,9 @@ def demo_command(
         result = run_demo(workdir, report=report)
     published, check = result.publish, result.load_check
     if json_output:
-        emit_json({"repo_id": published.repo_id, "url": published.push.url, "downloaded": str(result.downloaded), **check})
+        emit_json(
+            {"repo_id": published.repo_id, "url": published.push.url, "downloaded": str(result.downloaded), **check}
+        )
         return
     print_report(published.smoke)
     console.print(f"[green]Published[/green] {published.push.url} ({len(published.files)} files, one commit)")

@@ -6,8 +6,10 @@ import typer
 
 from hubgen import __version__
 from hubgen.cli._common import print_error
+from hubgen.cli.bench import BENCH_EXAMPLES, bench_command
 from hubgen.cli.card import CARD_EXAMPLES, card_command
 from hubgen.cli.convert import CONVERT_EXAMPLES, convert_command
+from hubgen.cli.demo import DEMO_EXAMPLES, demo_command
 from hubgen.cli.models import LIST_TYPES_EXAMPLES, RENDER_EXAMPLES, list_types, render
 from hubgen.cli.publish import PUBLISH_EXAMPLES, publish_command
 from hubgen.cli.smoke import SMOKE_EXAMPLES, smoke_command
@@ -26,8 +28,10 @@ app.command("list", epilog=LIST_TYPES_EXAMPLES)(list_types)
 app.command("render", epilog=RENDER_EXAMPLES)(render)
 app.command("convert", epilog=CONVERT_EXAMPLES)(convert_command)
 app.command("smoke", epilog=SMOKE_EXAMPLES)(smoke_command)
+app.command("bench", epilog=BENCH_EXAMPLES)(bench_command)
 app.command("card", epilog=CARD_EXAMPLES)(card_command)
 app.command("publish", epilog=PUBLISH_EXAMPLES)(publish_command)
+app.command("demo", epilog=DEMO_EXAMPLES)(demo_command)
 
 
 def _version(value: bool) -> None:

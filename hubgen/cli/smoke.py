@@ -45,14 +45,19 @@ def smoke_command(
         str | None,
         typer.Option(help="Base checkpoint to compare fill-mask predictions with [default: the one converted]."),
     ] = None,
-    language: Annotated[str | None, typer.Option(help="Language of the test sentences: en or fr.")] = None,
+    language: Annotated[
+        str | None, typer.Option(help="Language of the built-in fill-mask sentences: en or fr.")
+    ] = None,
+    sentence: Annotated[
+        list[str] | None, typer.Option(help="A fill-mask sentence with {mask} where the mask goes (repeatable).")
+    ] = None,
     json_output: Json = False,
 ) -> None:
     """Load every declared Auto class in a fresh process, run fill-mask, classification near the maximum length and,
     for encoder-decoders, generate(); exits non-zero if anything fails."""
     with steps(not json_output) as report:
         report("running the smoke tests in a fresh process")
-        result = run_smoke(folder, base, language)
+        result = run_smoke(folder, base, language, sentence)
     if json_output:
         emit_json(result.to_dict())
     else:
@@ -62,4 +67,8 @@ def smoke_command(
         raise SmokeTestError(f"smoke tests failed: {failed}", "see the table above")
 
 
-SMOKE_EXAMPLES = epilog("hubgen smoke lsg-distilbert-4096", "hubgen smoke out/ --json > smoke.json")
+SMOKE_EXAMPLES = epilog(
+    "hubgen smoke lsg-distilbert-4096",
+    "hubgen smoke out/ --sentence 'The contract ends in {mask}.' --base ./my-bert",
+    "hubgen smoke out/ --json > smoke.json",
+)

@@ -1,0 +1,280 @@
+"""Run a plan: one fresh worker process per measurement, one at a time, skipping what would take too long.
+
+Workers run one after the other: two at once would share the cores and disturb each other's times. Within a
+configuration, lengths go up; before each one the runner predicts the step's time and memory from the lengths
+already measured (the growth exponent seen between the last two, between 1 and 2) and skips the length, saying
+why, when the measurement would take longer than `max_seconds` or need more than `max_memory_bytes`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import platform
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from hubgen.bench.plan import (
+    BIGBIRD_BLOCK,
+    BIGBIRD_RANDOM_BLOCKS,
+    LONGFORMER_WINDOW,
+    MODEL_LABELS,
+    SDPA_LABEL,
+    BenchPlan,
+    CoreSetting,
+    full_flops,
+    lsg_flops,
+)
+from hubgen.bench.results import GIB, BenchResults, Measurement
+from hubgen.fresh_process import run_script
+from hubgen.registry import get_model_type
+from hubgen.render import write_modeling_file
+
+WORKER = Path(__file__).with_name("worker.py")
+RESULT_MARKER = "HUBGEN_BENCH_RESULT "  # the worker's own constant; it cannot be imported here without torch
+# What a worker needs beyond its steps: starting Python, importing torch and transformers, the warm-up.
+STARTUP_SECONDS = 120.0
+# Products timed for the GEMM rate; the best is kept, so more of them make a loaded machine's figure steadier.
+GEMM_REPEATS = 10
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class Series:
+    """One configuration at increasing lengths; `exponent` is the growth assumed until two lengths are measured."""
+
+    section: str
+    config: str
+    impl: str
+    lengths: tuple[int, ...]
+    job: dict
+    exponent: float
+    setting: dict | None = None
+
+    def flops(self, plan: BenchPlan, length: int) -> float | None:
+        if self.section != "core":
+            return None
+        if self.setting is None:
+            return full_flops(length + self.job["num_global_tokens"], plan.head_dim, plan.heads, plan.batch)
+        return lsg_flops(CoreSetting(**self.setting), length, plan.head_dim, plan.heads, plan.batch)
+
+    def warmup_length(self, length: int) -> int:
+        """A shorter length that takes the same code path, so one-time costs of that path fall in the warm-up.
+
+        A quarter of the length, raised where that would take another path: LSG attention is full attention up to
+        2b tokens, BigBird's block-sparse attention falls back to full attention up to (5 + 2r) blocks of 64.
+        """
+        quarter = max(length // 4, 64)
+        if self.impl == "lsg":
+            block = self.job["setting"]["block_size"]
+            threshold, step = 2 * block, block
+        elif self.impl == "bigbird":
+            threshold, step = (5 + 2 * BIGBIRD_RANDOM_BLOCKS) * BIGBIRD_BLOCK, BIGBIRD_BLOCK
+        else:
+            return quarter
+        if length <= threshold:
+            return quarter
+        shortest = (threshold // step + 1) * step
+        warmup = max(-(-quarter // step) * step, shortest)
+        return warmup if warmup < length else quarter
+
+    def measurement(self, plan: BenchPlan, length: int, result: dict) -> Measurement:
+        """A worker's result (or a skip: status and reason only) as a measurement of this configuration."""
+        measurement = Measurement(self.section, self.config, self.impl, length, result["status"])
+        measurement.reason = result.get("reason", "")
+        measurement.flops, measurement.setting = self.flops(plan, length), self.setting
+        if measurement.ok:
+            measurement.times = result["times"]
+            measurement.first_step_s = result["first_step_s"]
+            measurement.peak_bytes = result["peak_bytes"]
+            measurement.peak_above_warmup = result["peak_above_warmup"]
+            measurement.warmup_length = result["warmup_length"]
+        return measurement
+
+
+def plan_series(plan: BenchPlan, module_path: Path) -> list[Series]:
+    """The measurements of a plan, grouped by configuration, in run order."""
+    common = {
+        "seed": plan.seed,
+        "batch": plan.batch,
+        "repeats": plan.repeats,
+        "max_memory_bytes": plan.max_memory_bytes,
+    }
+    series = []
+    if "core" in plan.sections:
+        core = {
+            **common,
+            "kind": "core",
+            "heads": plan.heads,
+            "head_dim": plan.head_dim,
+            "module_path": str(module_path),
+        }
+        lsg_lengths = tuple(sorted(set(plan.core_lengths + plan.lsg_extra_lengths)))
+        for setting in plan.settings:
+            values = setting.config_values()
+            job = {**core, "impl": "lsg", "setting": values}
+            series.append(Series("core", setting.label, "lsg", lsg_lengths, job, 1.0, values))
+        if plan.include_sdpa:
+            globals_ = plan.settings[0].num_global_tokens if plan.settings else 1
+            job = {**core, "impl": "sdpa", "num_global_tokens": globals_}
+            series.append(Series("core", SDPA_LABEL, "sdpa", tuple(sorted(plan.core_lengths)), job, 2.0))
+    if "model" in plan.sections:
+        model = {
+            **common,
+            "kind": "model",
+            "module_path": str(module_path),
+            "shape": asdict(plan.model_shape),
+            "setting": plan.model_setting.config_values(),
+            "attention_dropout": plan.attention_dropout,
+            "hidden_dropout": plan.hidden_dropout,
+            "max_position_embeddings": plan.max_model_length + 2,
+            "longformer_window": LONGFORMER_WINDOW,
+            "bigbird_block_size": BIGBIRD_BLOCK,
+            "bigbird_random_blocks": BIGBIRD_RANDOM_BLOCKS,
+        }
+        for name in plan.models:
+            label = MODEL_LABELS[name] + (f" ({plan.model_setting.pattern_label})" if name == "lsg" else "")
+            exponent = 2.0 if name == "sdpa" else 1.0
+            series.append(
+                Series("model", label, name, tuple(sorted(plan.model_lengths)), {**model, "model": name}, exponent)
+            )
+    return series
+
+
+def predict(points: list[tuple[int, float]], length: int, exponent: float) -> float | None:
+    """Extrapolate a figure to `length` from the last measured points (None before any)."""
+    if not points:
+        return None
+    last_length, last = points[-1]
+    if len(points) >= 2:
+        previous_length, previous = points[-2]
+        if previous > 0 and last > 0:
+            exponent = math.log(last / previous) / math.log(last_length / previous_length)
+    exponent = min(2.0, max(1.0, exponent))
+    return last * (length / last_length) ** exponent
+
+
+def skip_reason(done: list[Measurement], length: int, plan: BenchPlan, exponent: float) -> str | None:
+    """Why this length should not be run, given the shorter lengths of the same configuration (None: run it)."""
+    if any(m.status == "failed" for m in done):
+        return "a shorter length failed"
+    measured = [m for m in done if m.ok]
+    step = predict([(m.length, m.best) for m in measured], length, exponent)
+    if step is not None and step * (plan.repeats + 1.25) > plan.max_seconds:
+        return f"predicted {step * (plan.repeats + 1.25):.0f} s > --max-seconds {plan.max_seconds:.0f}"
+    memory = predict([(m.length, m.peak_bytes) for m in measured if m.peak_bytes], length, exponent)
+    if memory is not None and memory > plan.max_memory_bytes:
+        return f"predicted {memory / GIB:.1f} GiB > --max-memory-gb {plan.max_memory_bytes / GIB:.1f}"
+    if any(m.status == "skipped" for m in done):
+        return "a shorter length was skipped"
+    return None
+
+
+def run_worker(job: dict, timeout: float, threads: int | None = None) -> dict:
+    """Run one job in a fresh interpreter; a crash, a kill or a timeout becomes a `failed` result.
+
+    `threads` fixes the thread pools' size (OpenMP and MKL read it at start-up): fewer threads than cores makes a
+    shared machine's figures steadier, since a thread that waits for a descheduled peer at every barrier turns the
+    many small kernels of block attention into scheduler latency.
+    """
+    environment = {"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)} if threads else {}
+    try:
+        run = run_script(WORKER, RESULT_MARKER, timeout, args=[json.dumps(job)], environment=environment)
+    except subprocess.TimeoutExpired:
+        return {"status": "failed", "reason": f"timed out after {timeout:.0f} s"}
+    if run.result is not None:
+        return run.result
+    if run.returncode < 0:
+        return {"status": "failed", "reason": f"killed by signal {-run.returncode} (out of memory?)"}
+    return {"status": "failed", "reason": run.failure(f"exit code {run.returncode}")}
+
+
+def _measure_series(
+    series: Series, plan: BenchPlan, progress: Progress, counter: Iterator[int], total: int
+) -> list[Measurement]:
+    done: list[Measurement] = []
+    for length in series.lengths:
+        index = next(counter)
+        reason = skip_reason(done, length, plan, series.exponent)
+        if reason:
+            done.append(series.measurement(plan, length, {"status": "skipped", "reason": reason}))
+            continue
+        progress(f"[{index}/{total}] {series.section}: {series.config} at {length:,} tokens")
+        job = {**series.job, "length": length, "warmup_length": series.warmup_length(length)}
+        result = run_worker(job, timeout=2 * plan.max_seconds + STARTUP_SECONDS, threads=plan.threads)
+        done.append(series.measurement(plan, length, result))
+    return done
+
+
+def machine_info() -> dict:
+    """What the figures depend on: the CPU, the libraries, and how loaded the machine was."""
+    import torch
+    import transformers
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as info:
+            cpu = next((line.split(":", 1)[1].strip() for line in info if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    return {
+        "cpu": cpu,
+        "logical_cpus": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "load_average_start": _load_average(),
+    }
+
+
+def _load_average() -> list[float] | None:
+    try:
+        return [round(value, 2) for value in os.getloadavg()]
+    except OSError:
+        return None
+
+
+def available_memory_bytes() -> int | None:
+    """MemAvailable of /proc/meminfo (Linux), None elsewhere."""
+    try:
+        with open("/proc/meminfo") as info:
+            line = next(line for line in info if line.startswith("MemAvailable:"))
+        return int(line.split()[1]) * 1024
+    except (OSError, StopIteration):
+        return None
+
+
+def run_benchmark(plan: BenchPlan, progress: Progress | None = None) -> BenchResults:
+    """Measure everything the plan asks for; never raises for a configuration that fails, it reports it."""
+    plan.validate()
+    progress = progress or (lambda message: None)
+    started = time.time()
+    machine = machine_info()
+    with tempfile.TemporaryDirectory(prefix="hubgen-bench-") as folder:
+        module_path = write_modeling_file(get_model_type("roberta"), Path(folder))
+        code_sha256 = hashlib.sha256(module_path.read_bytes()).hexdigest()
+        series = plan_series(plan, module_path)
+        total = 1 + sum(len(entry.lengths) for entry in series)
+        counter = iter(range(1, total + 1))
+        progress(f"[{next(counter)}/{total}] fp32 GEMM throughput ({plan.gemm_size}x{plan.gemm_size})")
+        gemm_job = {"kind": "gemm", "size": plan.gemm_size, "repeats": GEMM_REPEATS, "seed": plan.seed}
+        gemm = run_worker(gemm_job, timeout=plan.max_seconds + STARTUP_SECONDS, threads=plan.threads)
+        measurements = [m for entry in series for m in _measure_series(entry, plan, progress, counter, total)]
+    machine["torch_threads"] = gemm.get("torch_threads", machine["torch_threads"])  # what the workers used
+    machine["load_average_end"] = _load_average()
+    machine["wall_seconds"] = round(time.time() - started, 1)
+    plan_summary = {
+        **asdict(plan),
+        "settings": [s.label for s in plan.settings],
+        "model_setting": plan.model_setting.label,
+    }
+    return BenchResults(plan_summary, machine, gemm, code_sha256, measurements)

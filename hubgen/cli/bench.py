@@ -1,0 +1,158 @@
+"""`hubgen bench`: speed and memory of LSG attention against full attention, Longformer and BigBird."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from hubgen.bench.plan import MODELS, SECTIONS, BenchPlan, CoreSetting, ModelShape, quick_plan
+from hubgen.cli._common import Json, console, emit_json, epilog, steps
+from hubgen.errors import InvalidInputError
+
+GIB = 2**30
+
+
+def _int_list(option: str, text: str) -> tuple[int, ...]:
+    """`1024,4096` -> (1024, 4096); an empty string is an empty list (measure nothing of that kind)."""
+    try:
+        return tuple(int(part.replace("_", "")) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise InvalidInputError(
+            f"{option} {text!r} is not a comma-separated list of lengths", "e.g. 1024,4096"
+        ) from None
+
+
+def _name_list(option: str, text: str, allowed: tuple[str, ...]) -> tuple[str, ...]:
+    names = tuple(part.strip() for part in text.split(",") if part.strip())
+    unknown = [name for name in names if name not in allowed]
+    if unknown:
+        raise InvalidInputError(f"{option}: unknown {', '.join(unknown)}", f"choose among {', '.join(allowed)}")
+    return names
+
+
+def build_plan(
+    quick: bool = False,
+    lengths: str | None = None,
+    lsg_lengths: str | None = None,
+    model_lengths: str | None = None,
+    settings: list[str] | None = None,
+    models: str | None = None,
+    sections: str | None = None,
+    sdpa: bool = True,
+    repeats: int | None = None,
+    layers: int | None = None,
+    attention_dropout: float | None = None,
+    max_seconds: float | None = None,
+    max_memory_gb: float | None = None,
+    seed: int = 0,
+    threads: int | None = None,
+) -> BenchPlan:
+    """The plan the options describe: the defaults (or `--quick`'s) with what the user gave on top."""
+    from hubgen.bench.runner import available_memory_bytes
+
+    overrides: dict = {"include_sdpa": sdpa, "seed": seed, "threads": threads}
+    if lengths is not None:
+        overrides["core_lengths"] = _int_list("--lengths", lengths)
+    if lsg_lengths is not None:
+        overrides["lsg_extra_lengths"] = _int_list("--lsg-lengths", lsg_lengths)
+    if model_lengths is not None:
+        overrides["model_lengths"] = _int_list("--model-lengths", model_lengths)
+    if settings:
+        overrides["settings"] = tuple(CoreSetting.parse(text) for text in settings)
+    if models is not None:
+        overrides["models"] = _name_list("--models", models, MODELS)
+    if sections is not None:
+        overrides["sections"] = _name_list("--sections", sections, SECTIONS)
+    if repeats is not None:
+        overrides["repeats"] = repeats
+    if layers is not None:
+        overrides["model_shape"] = replace(ModelShape(), num_hidden_layers=layers)
+    if attention_dropout is not None:
+        overrides["attention_dropout"] = attention_dropout
+    if max_seconds is not None:
+        overrides["max_seconds"] = max_seconds
+    if max_memory_gb is None:
+        available = available_memory_bytes()
+        overrides["max_memory_bytes"] = available // 2 if available else 8 * GIB
+    else:
+        overrides["max_memory_bytes"] = int(max_memory_gb * GIB)
+    plan = quick_plan(**overrides) if quick else replace(BenchPlan(), **overrides)
+    plan.validate()
+    return plan
+
+
+def bench_command(
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder for bench.md, bench.csv, bench.json and bench.png.")
+    ] = Path("bench-results"),
+    quick: Annotated[
+        bool, typer.Option("--quick", help="Small lengths (core 512-2,048, models 1,024), 2 repeats: a smoke run.")
+    ] = False,
+    lengths: Annotated[
+        str | None, typer.Option(help="Attention-core lengths of every configuration [default: 1024,...,16384].")
+    ] = None,
+    lsg_lengths: Annotated[
+        str | None, typer.Option(help="Extra attention-core lengths for the LSG settings only [default: 32768].")
+    ] = None,
+    model_lengths: Annotated[str | None, typer.Option(help="Model-level lengths [default: 1024,...,16384].")] = None,
+    setting: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--setting",
+            help="LSG setting TYPE:BLOCK:SPARSE[:FACTOR[:GLOBALS]], repeatable [default: norm:128:128:4 and 8 more].",
+        ),
+    ] = None,
+    models: Annotated[str | None, typer.Option(help=f"Model-level contenders [default: {','.join(MODELS)}].")] = None,
+    sections: Annotated[str | None, typer.Option(help="What to measure: core, model or both [default: both].")] = None,
+    sdpa: Annotated[bool, typer.Option("--sdpa/--no-sdpa", help="Measure full SDPA attention in the core.")] = True,
+    repeats: Annotated[int | None, typer.Option(help="Timed steps after the warm-up [default: 3].")] = None,
+    layers: Annotated[int | None, typer.Option(help="Layers of every model-level model [default: 2].")] = None,
+    attention_dropout: Annotated[
+        float | None, typer.Option(help="Attention dropout of the models [default: 0.1, as the base configs].")
+    ] = None,
+    max_seconds: Annotated[
+        float | None, typer.Option(help="Skip a length whose measurement is predicted to take longer [default: 600].")
+    ] = None,
+    max_memory_gb: Annotated[
+        float | None,
+        typer.Option(help="Memory cap of one measurement over its baseline [default: half the available memory]."),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the inputs and of the models' weights.")] = 0,
+    threads: Annotated[
+        int | None,
+        typer.Option(help="Threads of every measurement (OMP/MKL); 1 steadies a shared machine [default: all cores]."),
+    ] = None,
+    json_output: Json = False,
+) -> None:
+    """Measure speed and peak memory of LSG attention (the core, and a model's training step) against full SDPA
+    attention, Longformer and BigBird; each figure in a fresh process. Writes a table, CSV, JSON and a PNG chart, and
+    reports the performance targets as PASS/FAIL (it never fails for them)."""
+    plan = build_plan(
+        quick, lengths, lsg_lengths, model_lengths, setting, models, sections, sdpa, repeats, layers,
+        attention_dropout, max_seconds, max_memory_gb, seed, threads,
+    )  # fmt: skip
+    from hubgen.bench.report import document, print_tables, write_outputs
+    from hubgen.bench.runner import run_benchmark
+    from hubgen.bench.targets import evaluate_targets
+
+    with steps(not json_output) as report:
+        results = run_benchmark(plan, report)
+        report("writing the table, CSV, JSON and chart")
+        targets = evaluate_targets(results)
+        paths = write_outputs(results, targets, out)
+    if json_output:
+        emit_json({**document(results, targets), "files": {kind: str(path) for kind, path in paths.items()}})
+        return
+    print_tables(console, results, targets)
+    console.print("Wrote " + ", ".join(f"[bold]{path}[/bold]" for path in paths.values()))
+
+
+BENCH_EXAMPLES = epilog(
+    "hubgen bench --quick",
+    "hubgen bench --out bench-results/",
+    "hubgen bench --sections core --setting norm:128:128:4 --lengths 4096,16384 --lsg-lengths 32768",
+    "hubgen bench --sections model --models lsg,longformer --model-lengths 4096 --repeats 5",
+)

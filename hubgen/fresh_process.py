@@ -1,0 +1,56 @@
+"""Run one of hubgen's scripts in a fresh interpreter and read the one JSON result it prints.
+
+Some answers must not depend on the calling process: smoke tests load a repository where hubgen cannot be imported
+and no library is preloaded, and benchmark figures need a process of their own (peak memory only grows). The
+script prints its result as one line starting with a marker, since libraries may print too.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+# Offline, quiet, and no tokenizers thread pool forked behind our back.
+QUIET_OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_VERBOSITY": "error", "TOKENIZERS_PARALLELISM": "false"}
+
+
+@dataclass(frozen=True)
+class ScriptRun:
+    """What the script said: its marked result (None if it printed none), exit status and stderr."""
+
+    result: dict | None
+    returncode: int
+    stderr: str
+
+    def failure(self, fallback: str) -> str:
+        """The last line of stderr, which names the error of a Python traceback, else `fallback`."""
+        return (self.stderr.strip().splitlines() or [fallback])[-1]
+
+
+def run_script(
+    script: Path,
+    marker: str,
+    timeout: float,
+    *,
+    stdin: str | None = None,
+    args: Sequence[str] = (),
+    environment: Mapping[str, str] | None = None,
+) -> ScriptRun:
+    """Run `python script *args` with `stdin`; raises `subprocess.TimeoutExpired` after `timeout` seconds."""
+    process = subprocess.run(
+        [sys.executable, str(script), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **QUIET_OFFLINE, **(environment or {})},
+        check=False,
+    )
+    lines = [line for line in process.stdout.splitlines() if line.startswith(marker)]
+    result = json.loads(lines[-1][len(marker) :]) if lines else None
+    return ScriptRun(result, process.returncode, process.stderr)
