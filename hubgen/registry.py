@@ -61,6 +61,8 @@ class ModelType:
     config_position_offset: int = 0
     library_model_type: str = ""
     tokenizer_classes: tuple[str, ...] = ()
+    # Architecture switches the family template reads (BART family: position kind, pre/post-LN, embedding norm, ...).
+    family_options: Mapping[str, object] = field(default_factory=dict)
 
     def recognises(self, model_type: str, tokenizer_class: str) -> bool:
         """Whether a library checkpoint with this `model_type` and tokenizer is of this type.
@@ -271,6 +273,78 @@ def _own_prefix(
     )
 
 
+# The BART family: the same encoder-decoder stack with different norms, positions and vocabularies.
+_BART_DEFAULTS = {
+    "vocab_size": 50265,
+    "max_position_embeddings": 1024,
+    "encoder_layers": 12,
+    "encoder_ffn_dim": 4096,
+    "encoder_attention_heads": 16,
+    "decoder_layers": 12,
+    "decoder_ffn_dim": 4096,
+    "decoder_attention_heads": 16,
+    "encoder_layerdrop": 0.0,
+    "decoder_layerdrop": 0.0,
+    "activation_function": "gelu",
+    "d_model": 1024,
+    "dropout": 0.1,
+    "attention_dropout": 0.0,
+    "activation_dropout": 0.0,
+    "init_std": 0.02,
+    "classifier_dropout": 0.0,
+    "scale_embedding": False,
+    "use_cache": True,
+    "pad_token_id": 1,
+    "bos_token_id": 0,
+    "eos_token_id": 2,
+    "is_encoder_decoder": True,
+    "decoder_start_token_id": 2,
+    "forced_eos_token_id": 2,
+}
+
+# mBART starts decoding with the language id that ends each source row, so it has no fixed decoder start token.
+_MBART_DEFAULTS = {**_BART_DEFAULTS, "decoder_start_token_id": None}
+
+_PEGASUS_DEFAULTS = {
+    key: value for key, value in _BART_DEFAULTS.items() if key not in ("bos_token_id", "classifier_dropout")
+} | {"pad_token_id": 0, "eos_token_id": 1, "decoder_start_token_id": 0, "forced_eos_token_id": 1}
+
+_BART_ATTRIBUTE_MAP = {
+    "num_attention_heads": "encoder_attention_heads",
+    "hidden_size": "d_model",
+    "num_hidden_layers": "encoder_layers",
+}
+
+_BART_HEADS = (MODEL, SEQ2SEQ_LM, SEQUENCE_CLASSIFICATION, QUESTION_ANSWERING, CAUSAL_LM)
+
+# positions: "learned" (offset rows) or "sinusoidal" (fixed, rebuilt for any length); pre_norm: LayerNorm before each
+# sub-layer and at the end of each stack; layernorm_embedding: LayerNorm on the embedding sum; decoder_start: what
+# `shift_tokens_right` puts first ("token": decoder_start_token_id, "last_token": each row's last non-padding id).
+# default_num_labels: BartConfig alone defaults to 3 labels (the MNLI head of the original checkpoints).
+_BART_OPTIONS = {"positions": "learned", "pre_norm": False, "layernorm_embedding": True, "decoder_start": "token"}
+_MBART_OPTIONS = {**_BART_OPTIONS, "pre_norm": True, "decoder_start": "last_token"}
+_PEGASUS_OPTIONS = {**_BART_OPTIONS, "positions": "sinusoidal", "pre_norm": True, "layernorm_embedding": False}
+
+
+def _bart_like(
+    name: str, class_prefix: str, defaults: dict, options: dict, heads: tuple[Head, ...] = _BART_HEADS, **extra
+) -> ModelType:
+    """BART, mBART, BARThez and Pegasus share one family template; rows differ only in the data above."""
+    return ModelType(
+        name=name,
+        family="bart",
+        class_prefix=class_prefix,
+        base_model_prefix="model",
+        position_offset=2 if options["positions"] == "learned" else 0,
+        embedding_width="d_model",
+        heads=heads,
+        config_defaults=MappingProxyType(defaults),
+        attribute_map=MappingProxyType(_BART_ATTRIBUTE_MAP),
+        family_options=MappingProxyType(options),
+        **extra,
+    )
+
+
 MODEL_TYPES: Mapping[str, ModelType] = MappingProxyType(
     {
         "bert": ModelType(
@@ -319,6 +393,31 @@ MODEL_TYPES: Mapping[str, ModelType] = MappingProxyType(
             defaults=_ELECTRA_DEFAULTS,
             styles={"embedding_projection": "embeddings_project", "lm_head": "electra", "classifier": "electra"},
             tokenizer_hint="wordpiece",
+        ),
+        "bart": _bart_like(
+            "bart", "Bart", _BART_DEFAULTS, {**_BART_OPTIONS, "default_num_labels": 3}, tokenizer_hint="bpe"
+        ),
+        "mbart": _bart_like("mbart", "MBart", _MBART_DEFAULTS, _MBART_OPTIONS, tokenizer_hint="sentencepiece"),
+        # BARThez is French mBART: mBART classes and weights, its own tokenizer. Published repositories name the file
+        # modeling_lsg_barthez.py with LSGMBart* classes; hubgen keeps both, and a model type of its own
+        # ("lsg-barthez") so a repository says which tokenizer family it belongs to.
+        "barthez": _bart_like(
+            "barthez",
+            "MBart",
+            {**_MBART_DEFAULTS, "vocab_size": 50002},
+            _MBART_OPTIONS,
+            library_model_type="mbart",
+            tokenizer_hint="sentencepiece",
+            tokenizer_classes=("BarthezTokenizer", "BarthezTokenizerFast"),
+        ),
+        # The library has no Pegasus classification or question-answering heads.
+        "pegasus": _bart_like(
+            "pegasus",
+            "Pegasus",
+            _PEGASUS_DEFAULTS,
+            _PEGASUS_OPTIONS,
+            heads=(MODEL, SEQ2SEQ_LM, CAUSAL_LM),
+            tokenizer_hint="sentencepiece",
         ),
     }
 )

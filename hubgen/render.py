@@ -30,6 +30,9 @@ ENCODER_DECODER_LSG_DEFAULTS = {**LSG_DEFAULTS, "pass_global_tokens_to_decoder":
 # Keys some transformers versions handle in the config base class; they are passed through it on every version.
 SHARED_CONFIG_KEYS = ("pad_token_id", "bos_token_id", "eos_token_id", "is_decoder", "add_cross_attention")
 SHARED_DEFAULTS = {"pad_token_id": None, "bos_token_id": None, "eos_token_id": None, "is_decoder": False}
+# Encoder-decoder keys, passed through the base class when a type has them. `forced_eos_token_id` is a generation
+# setting: 4.x keeps it on the config, 5.x drops it there and reads it from generation_config.json instead.
+SEQ2SEQ_CONFIG_KEYS = ("is_encoder_decoder", "decoder_start_token_id", "forced_eos_token_id")
 
 
 # Per LM head style: the decoder tied to the word embeddings, and where the style has one, the separate output bias
@@ -70,6 +73,15 @@ _HEAD_OUTPUTS = {
     "multiple_choice": ("MultipleChoiceModelOutput",),
 }
 
+# The seq2seq heads return the library's seq2seq output classes.
+_SEQ2SEQ_HEAD_OUTPUTS = {
+    "model": ("BaseModelOutput", "BaseModelOutputWithPastAndCrossAttentions", "Seq2SeqModelOutput"),
+    "seq2seq_lm": ("Seq2SeqLMOutput",),
+    "sequence_classification": ("Seq2SeqSequenceClassifierOutput",),
+    "question_answering": ("Seq2SeqQuestionAnsweringModelOutput",),
+    "causal_lm": ("CausalLMOutputWithCrossAttentions",),
+}
+
 # Family facts the templates need: the inputs the base model takes (in the library's order) and the template of its
 # heads. The family template itself (families/<family>.py.jinja) holds the layer stack.
 _ENCODER_INPUTS = ("input_ids", "attention_mask", "token_type_ids", "position_ids", "inputs_embeds")
@@ -79,6 +91,13 @@ _FAMILIES = {
     "distilbert": {
         "model_inputs": ("input_ids", "attention_mask", "inputs_embeds", "position_ids"),
         "heads_template": "encoder.py.jinja",
+    },
+    "bart": {
+        "model_inputs": ("input_ids", "attention_mask", "inputs_embeds"),
+        "heads_template": "seq2seq.py.jinja",
+        "head_outputs": _SEQ2SEQ_HEAD_OUTPUTS,
+        # Trainer drops these model outputs when it gathers predictions (the cache is not a prediction).
+        "keys_to_ignore_at_inference": ["past_key_values"],
     },
 }
 
@@ -99,13 +118,15 @@ def render_context(model_type: ModelType) -> dict:
     }
     shared["add_cross_attention"] = False
     shared["tie_word_embeddings"] = True
+    shared.update({key: defaults.pop(key) for key in SEQ2SEQ_CONFIG_KEYS if key in defaults})
     styles = {**_STYLE_DEFAULTS, **model_type.head_styles}
     model_output = "BaseModelOutputWithPooling" if styles["pooler"] else "BaseModelOutput"
+    head_outputs = family.get("head_outputs", _HEAD_OUTPUTS)
     outputs = sorted(
-        {model_output}
-        | {name for head in model_type.heads if head.kind != "model" for name in _HEAD_OUTPUTS[head.kind]}
+        ({model_output} if "model" not in head_outputs else set())
+        | {name for head in model_type.heads for name in head_outputs.get(head.kind, ())}
     )
-    generates = any(head.kind == "causal_lm" for head in model_type.heads)
+    generates = any(head.kind in ("causal_lm", "seq2seq_lm") for head in model_type.heads)
     transformers_imports = (["GenerationMixin"] if generates else []) + ["PretrainedConfig", "PreTrainedModel"]
     exported = sorted([model_type.config_class] + [model_type.class_name(head) for head in model_type.heads])
     return {
@@ -115,7 +136,7 @@ def render_context(model_type: ModelType) -> dict:
         "library_prefix": model_type.library_prefix or model_type.class_prefix,
         "base": model_type.base_model_prefix,
         "base_model_prefix": model_type.base_model_prefix,
-        "base_model_type": model_type.name,
+        "base_model_type": model_type.library_model_type or model_type.name,
         "lsg_model_type": model_type.lsg_model_type,
         "config_class": model_type.config_class,
         "embedding_width": model_type.embedding_width,
@@ -124,7 +145,12 @@ def render_context(model_type: ModelType) -> dict:
         "shared_defaults": shared,
         "lsg_defaults": ENCODER_DECODER_LSG_DEFAULTS if model_type.family == "bart" else LSG_DEFAULTS,
         "styles": styles,
-        "lm": _lm_style(styles["lm_head"], model_type.base_model_prefix, bool(styles.get("pooler"))),
+        "options": dict(model_type.family_options),
+        "lm": _lm_style(styles["lm_head"], model_type.base_model_prefix, bool(styles.get("pooler")))
+        if "lm_head" in styles
+        else None,
+        "keys_to_ignore_at_inference": family.get("keys_to_ignore_at_inference", []),
+        "default_num_labels": model_type.family_options.get("default_num_labels"),
         "model_inputs": family["model_inputs"],
         "heads_template": family["heads_template"],
         "class_name": model_type.class_name,

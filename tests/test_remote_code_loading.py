@@ -14,7 +14,7 @@ from support.testers import make_tester
 from hubgen.registry import MODEL_TYPES, MULTIPLE_CHOICE, QUESTION_ANSWERING
 from hubgen.render import write_modeling_file
 
-ENCODER_TYPES = [name for name, entry in MODEL_TYPES.items() if entry.family != "bart"]
+TYPES = list(MODEL_TYPES)
 OLDER_VERSIONS = ["4.40.2", "4.46.3", "4.57.6", "5.0.0"]
 
 CHILD = """
@@ -48,7 +48,7 @@ def saved_repositories(rendered, tmp_path_factory):
     """One folder per (type, head) with full weights, plus the outputs computed in this process."""
     root = tmp_path_factory.mktemp("repositories")
     cases, expected = [], {}
-    for type_name in ENCODER_TYPES:
+    for type_name in TYPES:
         model_type = MODEL_TYPES[type_name]
         module = rendered(type_name)
         tester = make_tester(model_type)

@@ -12,7 +12,7 @@ from typing import ClassVar
 import torch
 import transformers
 
-from hubgen.registry import ModelType
+from hubgen.registry import Head, ModelType
 
 
 @dataclass
@@ -24,6 +24,16 @@ class EncoderTester:
 
     vocab_size = 99
     block_size = 16
+    # The model's own outputs are the encoder's (hidden states, attentions, input length): the common suite's
+    # encoder-only checks apply.
+    encoder_only = True
+
+    def has_global_table(self, head: Head) -> bool:
+        return True
+
+    def as_text(self, ids: torch.Tensor) -> torch.Tensor:
+        """Ids as the family's tokenizer would end them (nothing to add here)."""
+        return ids
 
     def config_kwargs(self, **overrides) -> dict:
         kwargs = {
@@ -102,7 +112,75 @@ class DistilBertTester(EncoderTester):
         return list(library_model.base_model.transformer.layer)
 
 
-TESTERS = {"bert": EncoderTester, "albert": AlbertTester, "distilbert": DistilBertTester}
+@dataclass
+class Seq2SeqTester:
+    """Tiny BART-family models. Their outputs are the decoder's, so the encoder-only checks of the common suite are
+    replaced by tests/test_seq2seq.py; loading, heads, training, checkpointing and bf16 run here as for every type."""
+
+    model_type: ModelType
+    config_overrides: dict = field(default_factory=dict)
+
+    vocab_size = 99
+    block_size = 16
+    encoder_only = False
+    # BERT-style names the common tests use, in this family's config.
+    aliases: ClassVar[dict[str, str]] = {
+        "attention_probs_dropout_prob": "attention_dropout",
+        "hidden_dropout_prob": "dropout",
+    }
+
+    def has_global_table(self, head: Head) -> bool:
+        """The causal LM head is the decoder alone, as in the library: no encoder, no global tokens."""
+        return head.kind != "causal_lm"
+
+    def config_kwargs(self, **overrides) -> dict:
+        kwargs = {
+            "vocab_size": self.vocab_size,
+            "d_model": 32,
+            "encoder_layers": 2,
+            "decoder_layers": 2,
+            "encoder_attention_heads": 4,
+            "decoder_attention_heads": 4,
+            "encoder_ffn_dim": 37,
+            "decoder_ffn_dim": 37,
+            "max_position_embeddings": 512,
+            "dropout": 0.0,
+            "attention_dropout": 0.0,
+            "activation_dropout": 0.0,
+            "block_size": self.block_size,
+            "sparse_block_size": self.block_size,
+            "sparsity_factor": 2,
+            "num_labels": 3,
+        }
+        kwargs.update(self.config_overrides)
+        kwargs.update({self.aliases.get(key, key): value for key, value in overrides.items()})
+        return kwargs
+
+    @property
+    def eos_token_id(self) -> int:
+        return self.model_type.config_defaults["eos_token_id"]
+
+    def library_config(self, lsg_config) -> transformers.PretrainedConfig:
+        """The library config with the same base keys; generation keys the installed version dropped are skipped."""
+        library_type = self.model_type.library_model_type or self.model_type.name
+        config_class = transformers.AutoConfig.for_model(library_type).__class__
+        base = {key: getattr(lsg_config, key) for key in self.model_type.config_defaults if hasattr(lsg_config, key)}
+        base.update(num_labels=lsg_config.num_labels)
+        return config_class(**base)
+
+    def as_text(self, ids: torch.Tensor) -> torch.Tensor:
+        """Ids ending with <eos>, as the tokenizer ends them: the classification head reads the last <eos>."""
+        ids = ids.clone()
+        ids[..., -1] = self.eos_token_id
+        return ids
+
+    def input_ids(self, batch: int, length: int, seed: int = 0) -> torch.Tensor:
+        """Ordinary ids (above every special token) ending with <eos>."""
+        generator = torch.Generator().manual_seed(seed)
+        return self.as_text(torch.randint(3, self.vocab_size, (batch, length), generator=generator))
+
+
+TESTERS = {"bert": EncoderTester, "albert": AlbertTester, "distilbert": DistilBertTester, "bart": Seq2SeqTester}
 
 # What a type has beyond BERT, made small: narrower embeddings (so ELECTRA's `embeddings_project` and ALBERT's
 # `embedding_hidden_mapping_in` do something); ALBERT's two depths share its one layer group. The library's
@@ -115,5 +193,5 @@ TINY_OVERRIDES = {
 }
 
 
-def make_tester(model_type: ModelType) -> EncoderTester:
+def make_tester(model_type: ModelType) -> EncoderTester | Seq2SeqTester:
     return TESTERS[model_type.family](model_type, dict(TINY_OVERRIDES.get(model_type.name, {})))
