@@ -26,6 +26,7 @@ from torch import nn
 from hubgen import __version__
 from hubgen.checkpoint import BaseCheckpoint, open_checkpoint
 from hubgen.errors import InvalidInputError
+from hubgen.generation import generation_settings, split_generation_settings
 from hubgen.global_tokens import grow_positions, positional_global_table, random_global_table
 from hubgen.lsg_options import LSGOptions
 from hubgen.registry import Head, ModelType
@@ -213,7 +214,8 @@ def _quiet_transformers():
 
 def _load(module, checkpoint: BaseCheckpoint, head: Head, options: LSGOptions, request: ConversionRequest):
     model_type = checkpoint.model_type
-    values = {key: value for key, value in checkpoint.config.items() if key not in _DROPPED_CONFIG_KEYS}
+    model_keys, _ = split_generation_settings(checkpoint.config)  # they go to generation_config.json (`_save`)
+    values = {key: value for key, value in model_keys.items() if key not in _DROPPED_CONFIG_KEYS}
     values.update(options.config_values())
     config = getattr(module, model_type.config_class)(**values)
     config.auto_map = model_type.auto_map()
@@ -234,6 +236,9 @@ def _named_modules(model: nn.Module, suffixes: tuple[str, ...]) -> list[nn.Modul
 def _grow_position_tables(model: nn.Module, checkpoint: BaseCheckpoint, max_length: int) -> None:
     model_type = checkpoint.model_type
     for table in _named_modules(model, ("position_embeddings", "embed_positions")):
+        if hasattr(table, "resize"):  # sinusoidal (Pegasus): the rendered module rebuilds its formula's table
+            table.resize(max_length + model_type.position_offset)
+            continue
         grown = grow_positions(table.weight.data, model_type.position_offset, max_length)
         table.weight = nn.Parameter(grown, requires_grad=table.weight.requires_grad)
         table.num_embeddings = grown.shape[0]
@@ -283,11 +288,21 @@ def _save(model, tokenizer, checkpoint: BaseCheckpoint, request: ConversionReque
         model.save_pretrained(staging, safe_serialization=True)
     # The full config, not the diff against class defaults that save_pretrained writes: every LSG key is visible.
     (staging / "config.json").write_text(model.config.to_json_string(use_diff=False))
+    if model.config.is_encoder_decoder:
+        _write_generation_config(checkpoint, staging / "generation_config.json")
     tokenizer.model_max_length = request.max_length
     tokenizer.init_kwargs["model_max_length"] = request.max_length
     tokenizer.save_pretrained(staging)
     _drop_loading_details(staging / "tokenizer_config.json")
     _drop_unrequested_files(staging)
+
+
+def _write_generation_config(checkpoint: BaseCheckpoint, path: Path) -> None:
+    """The base's generation settings, whichever file held them (see hubgen.generation), and the type's defaults."""
+    base_file = checkpoint.directory / "generation_config.json"
+    base_settings = json.loads(base_file.read_text()) if base_file.exists() else None
+    settings = generation_settings(checkpoint.model_type, checkpoint.config, base_settings)
+    path.write_text(json.dumps(settings, indent=2, sort_keys=True) + "\n")
 
 
 # How the base tokenizer happened to be loaded here (transformers 5.x records it on save); not for the repository.

@@ -71,18 +71,12 @@ def _finite(output) -> str:
     return f"output {tuple(tensor.shape)}"
 
 
-def _fill_mask(folder: str, base: str | None, sentences: list, results: list) -> list:
-    tokenizer = transformers.AutoTokenizer.from_pretrained(folder, trust_remote_code=True)
-    texts = [sentence.format(mask=tokenizer.mask_token) for sentence in sentences]
+def _compare(base: str | None, texts: list, results: list, task: str, answers) -> list:
+    """The LSG model's answer to each text, next to the base model's when the base is at hand.
 
-    def predictions(path: str, remote: bool) -> list:
-        model = transformers.AutoModelForMaskedLM.from_pretrained(path, trust_remote_code=remote).eval()
-        tok = transformers.AutoTokenizer.from_pretrained(path, trust_remote_code=remote)
-        fill = transformers.pipeline("fill-mask", model=model, tokenizer=tok)
-        return [answers[0]["token_str"].strip() for answers in fill(texts, top_k=1)]
-
-    lsg = _check(results, "fill-mask pipeline (LSG model)", lambda: predictions(folder, True))
-    reference = _check(results, "fill-mask pipeline (base model)", lambda: predictions(base, False)) if base else None
+    `answers(path, remote)` loads a model from `path` and answers every text."""
+    lsg = _check(results, f"{task} (LSG model)", lambda: answers(None, True))
+    reference = _check(results, f"{task} (base model)", lambda: answers(base, False)) if base else None
     rows = []
     for index, text in enumerate(texts):
         row = {"sentence": text, "lsg": lsg[index] if lsg else None}
@@ -91,6 +85,42 @@ def _fill_mask(folder: str, base: str | None, sentences: list, results: list) ->
             row["agree"] = row["lsg"] == row["base"]
         rows.append(row)
     return rows
+
+
+def _masked_texts(folder: str, request: dict) -> tuple:
+    tokenizer = transformers.AutoTokenizer.from_pretrained(folder, trust_remote_code=True)
+    sentences = request.get("sentences") or (FRENCH if request.get("language") == "fr" else ENGLISH)
+    return tokenizer, [sentence.format(mask=tokenizer.mask_token) for sentence in sentences]
+
+
+def _fill_mask(folder: str, request: dict, results: list) -> list:
+    _, texts = _masked_texts(folder, request)
+
+    def answers(path: str | None, remote: bool) -> list:
+        path = path or folder
+        model = transformers.AutoModelForMaskedLM.from_pretrained(path, trust_remote_code=remote).eval()
+        tok = transformers.AutoTokenizer.from_pretrained(path, trust_remote_code=remote)
+        fill = transformers.pipeline("fill-mask", model=model, tokenizer=tok)
+        return [answers[0]["token_str"].strip() for answers in fill(texts, top_k=1)]
+
+    return _compare(request.get("base"), texts, results, "fill-mask pipeline", answers)
+
+
+def _infill(folder: str, request: dict, results: list) -> list:
+    """Seq2seq checkpoints are denoisers: given the masked sentence, greedy generate() writes the whole sentence."""
+    tokenizer, texts = _masked_texts(folder, request)
+
+    def answers(path: str | None, remote: bool) -> list:
+        path = path or folder
+        model = transformers.AutoModelForSeq2SeqLM.from_pretrained(path, trust_remote_code=remote).eval()
+        written = []
+        for text in texts:
+            with torch.no_grad():
+                output = model.generate(**tokenizer(text, return_tensors="pt"), max_new_tokens=24, num_beams=1)
+            written.append(tokenizer.decode(output[0], skip_special_tokens=True).strip())
+        return written
+
+    return _compare(request.get("base"), texts, results, "text infilling with generate()", answers)
 
 
 def _generate(folder: str, config, results: list) -> dict:
@@ -107,8 +137,13 @@ def _generate(folder: str, config, results: list) -> dict:
     return {"summary": _check(results, "generate() on a long input (beam search)", summarise)}
 
 
+# Encoder-decoder classes whose decoder may read any number of positions; the classification and question-answering
+# heads read the decoder at the input's own positions (its shifted input_ids, their default).
+_FREE_DECODER_LENGTH = (transformers.AutoModel, transformers.AutoModelForSeq2SeqLM)
+
+
 def run(request: dict) -> dict:
-    folder, base = request["folder"], request.get("base")
+    folder = request["folder"]
     torch.manual_seed(0)
     results: list = []
     config = _check(
@@ -128,7 +163,7 @@ def run(request: dict) -> dict:
             inputs = _long_ids(tokenizer, long_length)
             if loader is transformers.AutoModelForMultipleChoice:
                 inputs = {key: value[:, None].repeat(1, 2, 1) for key, value in inputs.items()}
-            if config.is_encoder_decoder:
+            if loader in _FREE_DECODER_LENGTH and config.is_encoder_decoder:
                 inputs["decoder_input_ids"] = torch.full((1, 4), config.decoder_start_token_id)
             with torch.no_grad():
                 return f"{type(model).__name__} on {long_length} tokens: {_finite(model(**inputs))}"
@@ -136,9 +171,12 @@ def run(request: dict) -> dict:
         _check(results, f"{auto_class} loads and runs", load_and_run)
     trained_lm_head = any(name.endswith(("ForMaskedLM", "ForPreTraining")) for name in config.architectures or ())
     if "AutoModelForMaskedLM" in config.auto_map and tokenizer.mask_token and trained_lm_head:
-        sentences = request.get("sentences") or (FRENCH if request.get("language") == "fr" else ENGLISH)
-        fill_mask = _fill_mask(folder, base, sentences, results)
-    extra = _generate(folder, config, results) if "AutoModelForSeq2SeqLM" in config.auto_map else {}
+        fill_mask = _fill_mask(folder, request, results)
+    extra = {}
+    if "AutoModelForSeq2SeqLM" in config.auto_map:
+        if tokenizer.mask_token:
+            fill_mask = _infill(folder, request, results)
+        extra = _generate(folder, config, results)
     if "AutoModelForSequenceClassification" in config.auto_map:
         near_max = config.max_position_embeddings - (2 if config.model_type.endswith("roberta") else 0) - 4
 

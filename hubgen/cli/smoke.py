@@ -25,7 +25,7 @@ def print_report(report: SmokeReport) -> None:
         table.add_row(check["name"], status, str(check["detail"]))
     console.print(table)
     if report.fill_mask:
-        predictions = Table(title="fill-mask top-1")
+        predictions = Table(title="masked sentences: top-1 token (masked LM) or written sentence (seq2seq)")
         predictions.add_column("sentence")
         predictions.add_column("LSG")
         if report.agreement:
@@ -36,7 +36,7 @@ def print_report(report: SmokeReport) -> None:
         console.print(predictions)
     if report.agreement:
         agreeing, compared = report.agreement
-        console.print(f"Top-1 agreement with the base model: {agreeing}/{compared}")
+        console.print(f"Agreement with the base model: {agreeing}/{compared}")
 
 
 def smoke_command(
