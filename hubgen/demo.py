@@ -13,11 +13,10 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from huggingface_hub import constants, snapshot_download
+from huggingface_hub import snapshot_download
 
 from hubgen.convert import ConversionRequest
 from hubgen.errors import SmokeTestError
@@ -53,28 +52,6 @@ class DemoResult:
     load_check: dict
 
 
-@contextmanager
-def _local_hub_environment(**variables: str):
-    """Point huggingface_hub at the demo's own Hub for the duration of the demo.
-
-    Offline mode (HF_HUB_OFFLINE, read by the client at import) is lifted meanwhile: the only server the demo talks
-    to is the one it started on 127.0.0.1, so a user who keeps offline mode on can still run it.
-    """
-    saved = {key: os.environ.get(key) for key in variables}
-    offline = constants.HF_HUB_OFFLINE
-    os.environ.update(variables)
-    constants.HF_HUB_OFFLINE = False
-    try:
-        yield
-    finally:
-        constants.HF_HUB_OFFLINE = offline
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
 def run_demo(
     workdir: Path | None = None,
     model_type: str = "bert",
@@ -86,9 +63,7 @@ def run_demo(
     base = make_tiny_checkpoint(model_type, root / f"tiny-{model_type}")
     with LocalHub(root / "hub", tokens={DEMO_TOKEN: LocalUser(DEMO_USER)}) as hub:
         report(f"started a local Hub at {hub.endpoint}")
-        with _local_hub_environment(
-            HF_ENDPOINT=hub.endpoint, HF_HOME=str(root / "hf-home"), HF_HUB_DISABLE_TELEMETRY="1"
-        ):
+        with hub.as_default_hub(root / "hf-home"):
             request = PublishRequest(
                 conversion=ConversionRequest(
                     base=str(base), max_length=max_length, output=root / "repository", token=DEMO_TOKEN

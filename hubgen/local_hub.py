@@ -17,8 +17,10 @@ This module is the transport: sockets, request bodies and responses. Endpoint lo
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -91,6 +93,30 @@ class LocalHub:
     def client_env(self) -> dict[str, str]:
         """Environment for a subprocess running the client against this hub (read by the client at import)."""
         return {"HF_ENDPOINT": self.endpoint, "HF_HUB_DISABLE_XET": "1", "HF_HUB_DISABLE_TELEMETRY": "1"}
+
+    @contextmanager
+    def as_default_hub(self, hf_home: Path) -> Iterator[None]:
+        """Make this hub the one hubgen and the client in this process use, until the block ends.
+
+        hubgen reads HF_ENDPOINT at call time; the client read its settings at import, so offline mode is lifted
+        meanwhile (the only server reached is this one, on 127.0.0.1) and restored afterwards.
+        """
+        from huggingface_hub import constants
+
+        variables = {**self.client_env(), "HF_HOME": str(hf_home)}
+        saved = {key: os.environ.get(key) for key in variables}
+        offline = constants.HF_HUB_OFFLINE
+        os.environ.update(variables)
+        constants.HF_HUB_OFFLINE = False
+        try:
+            yield
+        finally:
+            constants.HF_HUB_OFFLINE = offline
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
 
     def start(self) -> Self:
         if self._server is not None:

@@ -40,6 +40,7 @@ class PublishRequest:
     commit_message: str | None = None
     dry_run: bool = False
     keep_output: bool = False
+    smoke_sentences: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ def publish(request: PublishRequest, report: Callable[[str], None] = lambda step
     try:
         result = convert(conversion, report)
         report("running the smoke tests in a fresh process")
-        smoke = run_smoke(result.output, language=_language(result))
+        smoke = run_smoke(result.output, language=_language(result), sentences=list(request.smoke_sentences) or None)
         if not smoke.ok:
             failed = ", ".join(check["name"] for check in smoke.checks if not check["ok"])
             raise SmokeFailure(

@@ -10,6 +10,7 @@ from hubgen.cli.bench import BENCH_EXAMPLES, bench_command
 from hubgen.cli.card import CARD_EXAMPLES, card_command
 from hubgen.cli.convert import CONVERT_EXAMPLES, convert_command
 from hubgen.cli.demo import DEMO_EXAMPLES, demo_command
+from hubgen.cli.matrix import MATRIX_EXAMPLES, matrix_command
 from hubgen.cli.models import LIST_TYPES_EXAMPLES, RENDER_EXAMPLES, list_types, render
 from hubgen.cli.publish import PUBLISH_EXAMPLES, publish_command
 from hubgen.cli.smoke import SMOKE_EXAMPLES, smoke_command
@@ -32,6 +33,7 @@ app.command("bench", epilog=BENCH_EXAMPLES)(bench_command)
 app.command("card", epilog=CARD_EXAMPLES)(card_command)
 app.command("publish", epilog=PUBLISH_EXAMPLES)(publish_command)
 app.command("demo", epilog=DEMO_EXAMPLES)(demo_command)
+app.command("matrix", epilog=MATRIX_EXAMPLES)(matrix_command)
 
 
 def _version(value: bool) -> None:
