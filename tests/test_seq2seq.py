@@ -8,7 +8,6 @@ forward passes and generate() without a cache, in process and on older transform
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 import torch
@@ -17,6 +16,7 @@ from support.compat import run_isolated
 from support.testers import make_tester
 from support.training import trainer_losses
 
+from hubgen.bench.worker import PeakTensorMemory
 from hubgen.generation import GENERATION_KEYS, generation_settings, split_generation_settings
 from hubgen.registry import MODEL_TYPES, SEQ2SEQ_LM
 from hubgen.render import write_modeling_file
@@ -506,47 +506,24 @@ def test_generation_in_fresh_processes(saved_seq2seq_repositories, version):
 
 # --- memory ----------------------------------------------------------------------------------------------------------
 
-MEMORY_CHILD = """
-import ctypes, ctypes.util, gc, importlib.util, json, resource, sys, torch
-spec = importlib.util.spec_from_file_location("modeling_lsg_bart", "modeling_lsg_bart.py")
-module = importlib.util.module_from_spec(spec)
-sys.modules[spec.name] = module
-spec.loader.exec_module(module)
-torch.manual_seed(0)
-config = module.LSGBartConfig(
-    vocab_size=1000, d_model=256, encoder_layers=2, decoder_layers=1, encoder_attention_heads=4,
-    decoder_attention_heads=4, encoder_ffn_dim=1024, decoder_ffn_dim=1024, max_position_embeddings=16384,
-    block_size=128, sparse_block_size=128, sparsity_factor=2, dropout=0.0,
-)
-encoder = module.LSGBartModel(config).eval().get_encoder()
-with torch.no_grad():
-    encoder(torch.randint(3, 1000, (1, 512)))  # allocator and thread pools, so they count for neither length
-    ids = torch.randint(3, 1000, (1, LENGTH))
-    # Give freed heap pages back and restart the high-water mark (Linux), so the peak is this forward's own.
-    gc.collect()
-    ctypes.CDLL(ctypes.util.find_library("c")).malloc_trim(0)
-    with open("/proc/self/clear_refs", "w") as clear_refs:
-        clear_refs.write("5")
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    encoder(ids)
-    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(json.dumps({"before_kib": before, "after_kib": after}))
-"""
 
-
-def test_encoder_memory_grows_linearly_with_the_input(tmp_path):
+def test_encoder_memory_grows_linearly_with_the_input(rendered):
     """A 16,384-token encoder forward needs less than 5x the memory of a 4,096-token one (dense attention: 16x).
 
-    Peak RSS (ru_maxrss) of one forward in a fresh process, above the resident memory just before it: the process
-    itself (torch, the model) weighs some 400 MiB, which would hide any growth in a plain ratio of peaks.
-    """
-    if not Path("/proc/self/clear_refs").exists():
-        pytest.skip("needs Linux /proc/self/clear_refs to restart the peak RSS")
-    write_modeling_file(MODEL_TYPES["bart"], tmp_path)
+    Memory is the peak of live tensor storage during the forward, counted at torch's dispatcher by the benchmark's
+    `PeakTensorMemory` (exact on any machine, which a process's peak RSS is not)."""
+    module = rendered("bart")
+    config = module.LSGBartConfig(
+        vocab_size=1000, d_model=256, encoder_layers=2, decoder_layers=1, encoder_attention_heads=4,
+        decoder_attention_heads=4, encoder_ffn_dim=1024, decoder_ffn_dim=1024, max_position_embeddings=16384,
+        block_size=128, sparse_block_size=128, sparsity_factor=2, dropout=0.0,
+    )  # fmt: skip
+    encoder = module.LSGBartModel(config).eval().get_encoder()
     peaks = {}
     for length in (4096, 16384):
-        result = run_isolated(MEMORY_CHILD.replace("LENGTH", str(length)), cwd=tmp_path, check=True)
-        peaks[length] = json.loads(result.stdout.strip().splitlines()[-1])
-    growth = {length: peak["after_kib"] - peak["before_kib"] for length, peak in peaks.items()}
-    print("encoder forward peak RSS (KiB):", peaks, "growth:", growth)
-    assert growth[16384] < 5 * growth[4096], growth
+        ids = torch.randint(3, 1000, (1, length), generator=torch.Generator().manual_seed(0))
+        with torch.no_grad(), PeakTensorMemory() as memory:
+            encoder(ids)
+        peaks[length] = memory.peak
+    print("encoder forward, peak tensor memory (MiB):", {length: peak / 2**20 for length, peak in peaks.items()})
+    assert 0 < peaks[16384] < 5 * peaks[4096], peaks
