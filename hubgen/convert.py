@@ -294,6 +294,7 @@ def _save(model, tokenizer, checkpoint: BaseCheckpoint, request: ConversionReque
     tokenizer.init_kwargs["model_max_length"] = request.max_length
     tokenizer.save_pretrained(staging)
     _drop_loading_details(staging / "tokenizer_config.json")
+    _write_merges_as_strings(staging / "tokenizer.json")
     _drop_unrequested_files(staging)
 
 
@@ -315,6 +316,25 @@ def _drop_loading_details(path: Path) -> None:
         kept = {key: value for key, value in settings.items() if key not in _LOADING_DETAILS}
         if kept != settings:
             path.write_text(json.dumps(kept, indent=2, ensure_ascii=False) + "\n")
+
+
+def _write_merges_as_strings(path: Path) -> None:
+    """BPE merges in the "a b" form every tokenizers release reads.
+
+    tokenizers 0.20+ saves merges as pairs, which 0.19 (what transformers 4.40 runs with) cannot parse: the
+    repository's tokenizer would not load there. The string form is only ambiguous when a piece holds a space, so
+    such vocabularies keep the pairs."""
+    if not path.exists():
+        return
+    document = json.loads(path.read_text())
+    model = document.get("model") or {}
+    merges = model.get("merges") or []
+    if model.get("type") != "BPE" or not all(isinstance(merge, list) for merge in merges):
+        return
+    if any(" " in piece for merge in merges for piece in merge):
+        return
+    model["merges"] = [" ".join(merge) for merge in merges]
+    path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
 
 
 def _drop_unrequested_files(staging: Path) -> None:

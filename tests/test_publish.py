@@ -83,6 +83,39 @@ print(type(fill.model).__name__, fill("the cat sat on the " + fill.tokenizer.mas
     assert len(commits(hub_env, result["repo_id"])) == 2  # the Hub's initial commit and ours
 
 
+@pytest.mark.compat
+def test_a_seq2seq_repository_round_trips_and_generates_on_the_oldest_and_newest_transformers(
+    hub_env, tmp_path, capsys, monkeypatch, caplog
+):
+    monkeypatch.setenv("HF_TOKEN", BOB)
+    base = make_tiny_checkpoint("bart", tmp_path / "tiny-bart")
+    run = publish([str(base), "--max-len", "2048"], capsys, monkeypatch, caplog)
+    assert run.code == 0, run.output
+    result = json.loads(run.stdout)
+    assert result["repo_id"] == "bob/lsg-tiny-bart-2048" and result["smoke"]["summary"]
+
+    folder = snapshot_download(result["repo_id"], endpoint=hub_env.endpoint, cache_dir=tmp_path / "cache")
+    names = {path.name for path in Path(folder).iterdir()}
+    assert names >= {"config.json", "generation_config.json", "model.safetensors", "modeling_lsg_bart.py", "README.md"}
+    assert "summarization" in (Path(folder) / "README.md").read_text()
+    generate = f"""
+import torch, transformers
+tokenizer = transformers.AutoTokenizer.from_pretrained({folder!r}, trust_remote_code=True)
+model = transformers.AutoModelForSeq2SeqLM.from_pretrained({folder!r}, trust_remote_code=True).eval()
+inputs = tokenizer(" ".join(["the cat sleeps on the warm mat ."] * 200), return_tensors="pt")
+with torch.no_grad():
+    tokens = model.generate(**inputs, max_new_tokens=8, num_beams=2)
+print("GENERATED", type(model).__name__, inputs["input_ids"].shape[1], tokens[0].tolist())
+"""
+    outputs = {
+        version: run_isolated(generate, transformers_version=version, cwd=tmp_path, check=True).stdout
+        for version in ("4.40.2", None)
+    }
+    lines = {version: output.split("GENERATED")[1].split() for version, output in outputs.items()}
+    assert lines["4.40.2"][0] == "LSGBartForConditionalGeneration" and int(lines["4.40.2"][1]) > 1024
+    assert lines["4.40.2"] == lines[None], outputs  # the same tokens on transformers 4.40 and on the newest
+
+
 def test_create_pr_lands_on_a_pr_ref(hub_env, tiny_bert, capsys, monkeypatch, caplog):
     monkeypatch.setenv("HF_TOKEN", ALICE)
     repo = "acme/lsg-pr-test"
