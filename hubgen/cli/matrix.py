@@ -40,7 +40,9 @@ def matrix_command(
             checks = run.result.smoke.checks
             agreement = run.result.smoke.agreement
             detail = (
-                f"agreement with the base {agreement[0]}/{agreement[1]}" if agreement else (run.result.smoke.summary or "")
+                f"agreement with the base {agreement[0]}/{agreement[1]}"
+                if agreement
+                else (run.result.smoke.summary or "")
             )
             table.add_row(run.entry.name, "[green]published[/green]", f"{len(checks)} passed", detail)
         else:
