@@ -72,26 +72,26 @@ Architecture = Annotated[
     str | None,
     typer.Option(help="Head to build, e.g. BertForSequenceClassification (default: the base config's architecture)."),
 ]
-BlockSize = Annotated[int | None, typer.Option(help="Local block size b [default: 128].")]
+BlockSize = Annotated[int | None, typer.Option(help="Local block size b (default: 128).")]
 SparseBlockSize = Annotated[
-    int | None, typer.Option(help="Sparse window length s, 0 disables sparse attention [default: 128].")
+    int | None, typer.Option(help="Sparse window length s, 0 disables sparse attention (default: 128).")
 ]
-SparsityFactor = Annotated[int | None, typer.Option(help="Reduction factor f of the sparse sequence [default: 2].")]
+SparsityFactor = Annotated[int | None, typer.Option(help="Reduction factor f of the sparse sequence (default: 2).")]
 SparsityType = Annotated[
-    str | None, typer.Option(help=f"Sparse selection: {', '.join(SPARSITY_TYPES)} [default: norm].")
+    str | None, typer.Option(help=f"Sparse selection: {', '.join(SPARSITY_TYPES)} (default: norm).")
 ]
-NumGlobalTokens = Annotated[int | None, typer.Option(help="Number of global tokens, 1 to 512 [default: 1].")]
+NumGlobalTokens = Annotated[int | None, typer.Option(help="Number of global tokens, 1 to 512 (default: 1).")]
 MaskFirstToken = Annotated[
     bool | None,
     typer.Option(
         "--mask-first-token/--no-mask-first-token",
         help="Mask the first token as a key: global token 0 stands in for it, which keeps short inputs lossless "
-        "[default: on when the tokenizer starts inputs with a special token].",
+        "(default: on when the tokenizer starts inputs with a special token).",
     ),
 ]
 PoolWithGlobal = Annotated[
     bool | None,
-    typer.Option("--pool-with-global/--no-pool-with-global", help="First output row := global token 0 [default: on]."),
+    typer.Option("--pool-with-global/--no-pool-with-global", help="First output row := global token 0 (default: on)."),
 ]
 RandomGlobalInit = Annotated[
     bool,
@@ -115,7 +115,7 @@ Dtype = Annotated[str, typer.Option(help="Weights dtype: auto (as the base), flo
 
 Token = Annotated[
     str | None,
-    typer.Option(help="Hugging Face token [default: HF_TOKEN, or the token saved by `hf auth login`]."),
+    typer.Option(help="Hugging Face token (default: HF_TOKEN, or the token saved by `hf auth login`)."),
 ]
 Revision = Annotated[str | None, typer.Option(help="Git revision (branch, tag or commit) of the base repository.")]
 Json = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of human-readable output.")]

@@ -92,38 +92,38 @@ def bench_command(
         bool, typer.Option("--quick", help="Small lengths (core 512-2,048, models 1,024), 2 repeats: a smoke run.")
     ] = False,
     lengths: Annotated[
-        str | None, typer.Option(help="Attention-core lengths of every configuration [default: 1024,...,16384].")
+        str | None, typer.Option(help="Attention-core lengths of every configuration (default: 1024,...,16384).")
     ] = None,
     lsg_lengths: Annotated[
-        str | None, typer.Option(help="Extra attention-core lengths for the LSG settings only [default: 32768].")
+        str | None, typer.Option(help="Extra attention-core lengths for the LSG settings only (default: 32768).")
     ] = None,
-    model_lengths: Annotated[str | None, typer.Option(help="Model-level lengths [default: 1024,...,16384].")] = None,
+    model_lengths: Annotated[str | None, typer.Option(help="Model-level lengths (default: 1024,...,16384).")] = None,
     setting: Annotated[
         list[str] | None,
         typer.Option(
             "--setting",
-            help="LSG setting TYPE:BLOCK:SPARSE[:FACTOR[:GLOBALS]], repeatable [default: norm:128:128:4 and 8 more].",
+            help="LSG setting TYPE:BLOCK:SPARSE[:FACTOR[:GLOBALS]], repeatable (default: norm:128:128:4 and 8 more).",
         ),
     ] = None,
-    models: Annotated[str | None, typer.Option(help=f"Model-level contenders [default: {','.join(MODELS)}].")] = None,
-    sections: Annotated[str | None, typer.Option(help="What to measure: core, model or both [default: both].")] = None,
+    models: Annotated[str | None, typer.Option(help=f"Model-level contenders (default: {','.join(MODELS)}).")] = None,
+    sections: Annotated[str | None, typer.Option(help="What to measure: core, model or both (default: both).")] = None,
     sdpa: Annotated[bool, typer.Option("--sdpa/--no-sdpa", help="Measure full SDPA attention in the core.")] = True,
-    repeats: Annotated[int | None, typer.Option(help="Timed steps after the warm-up [default: 3].")] = None,
-    layers: Annotated[int | None, typer.Option(help="Layers of every model-level model [default: 2].")] = None,
+    repeats: Annotated[int | None, typer.Option(help="Timed steps after the warm-up (default: 3).")] = None,
+    layers: Annotated[int | None, typer.Option(help="Layers of every model-level model (default: 2).")] = None,
     attention_dropout: Annotated[
-        float | None, typer.Option(help="Attention dropout of the models [default: 0.1, as the base configs].")
+        float | None, typer.Option(help="Attention dropout of the models (default: 0.1, as the base configs).")
     ] = None,
     max_seconds: Annotated[
-        float | None, typer.Option(help="Skip a length whose measurement is predicted to take longer [default: 600].")
+        float | None, typer.Option(help="Skip a length whose measurement is predicted to take longer (default: 600).")
     ] = None,
     max_memory_gb: Annotated[
         float | None,
-        typer.Option(help="Memory cap of one measurement over its baseline [default: half the available memory]."),
+        typer.Option(help="Memory cap of one measurement over its baseline (default: half the available memory)."),
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the inputs and of the models' weights.")] = 0,
     threads: Annotated[
         int | None,
-        typer.Option(help="Threads of every measurement (OMP/MKL); 1 steadies a shared machine [default: all cores]."),
+        typer.Option(help="Threads of every measurement (OMP/MKL); 1 steadies a shared machine (default: all cores)."),
     ] = None,
     json_output: Json = False,
 ) -> None:

@@ -15,7 +15,7 @@ from hubgen.demo import run_demo
 def demo_command(
     workdir: Annotated[
         Path | None,
-        typer.Option(help="Keep everything here (base, Hub storage, repository) [default: a temp folder]."),
+        typer.Option(help="Keep everything here (base, Hub storage, repository) (default: a temp folder)."),
     ] = None,
     json_output: Json = False,
 ) -> None:

@@ -105,7 +105,7 @@ def publish_command(
     base: Base,
     max_len: MaxLen,
     repo_id: Annotated[
-        str | None, typer.Option(help="Target repository [default: <your user or --org>/lsg-<base name>-<max-len>].")
+        str | None, typer.Option(help="Target repository (default: <your user or --org>/lsg-<base name>-<max-len>).")
     ] = None,
     org: Annotated[
         str | None, typer.Option(help="Organization to publish under (with the default repository name).")
@@ -113,7 +113,7 @@ def publish_command(
     private: Annotated[bool, typer.Option(help="Create the repository as private.")] = False,
     create_pr: Annotated[bool, typer.Option(help="Open a pull request instead of committing to the branch.")] = False,
     revision: Annotated[
-        str | None, typer.Option(help="Branch to push to (created if needed) [default: main].")
+        str | None, typer.Option(help="Branch to push to (created if needed) (default: main).")
     ] = None,
     commit_message: Annotated[str | None, typer.Option(help="Commit message.")] = None,
     dry_run: Annotated[

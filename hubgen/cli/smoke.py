@@ -43,7 +43,7 @@ def smoke_command(
     folder: Folder,
     base: Annotated[
         str | None,
-        typer.Option(help="Base checkpoint to compare fill-mask predictions with [default: the one converted]."),
+        typer.Option(help="Base checkpoint to compare fill-mask predictions with (default: the one converted)."),
     ] = None,
     language: Annotated[
         str | None, typer.Option(help="Language of the built-in fill-mask sentences: en or fr.")
