@@ -7,70 +7,11 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from hubgen.cli._common import (
-    Architecture,
-    BlockSize,
-    Dtype,
-    GlobalPositionalStride,
-    Json,
-    KeepFirstGlobalToken,
-    MaskFirstToken,
-    MaxLen,
-    NumGlobalTokens,
-    OutDir,
-    PoolWithGlobal,
-    RandomGlobalInit,
-    ResizeLsg,
-    Revision,
-    Seed,
-    SparseBlockSize,
-    SparsityFactor,
-    SparsityType,
-    Token,
-    console,
-    emit_json,
-    epilog,
-    steps,
-)
-from hubgen.convert import ConversionRequest, ConversionResult, convert
+from hubgen.cli._common import Json, MaxLen, OutDir, Revision, console, emit_json, epilog, steps
+from hubgen.cli.conversion_options import conversion_request, with_conversion_options
+from hubgen.convert import ConversionResult, convert
 
 Base = Annotated[str, typer.Argument(help="Base checkpoint: a Hub model id (org/name) or a local folder.")]
-
-
-_LSG_KEYS = (
-    "block_size",
-    "sparse_block_size",
-    "sparsity_factor",
-    "sparsity_type",
-    "num_global_tokens",
-    "mask_first_token",
-    "pool_with_global",
-)
-_REQUEST_KEYS = (
-    "architecture",
-    "random_global_init",
-    "global_positional_stride",
-    "keep_first_global_token",
-    "resize_lsg",
-    "seed",
-    "dtype",
-    "token",
-    "revision",
-)
-
-
-def conversion_request(arguments: dict[str, Any]) -> ConversionRequest:
-    """Build the request from a command's arguments (its `locals()`): the option names are the request's own, so
-    convert and publish list them once. LSG options left unset keep their defaults."""
-    overrides = {key: arguments[key] for key in _LSG_KEYS if arguments.get(key) is not None}
-    options = {key: arguments[key] for key in _REQUEST_KEYS if key in arguments}
-    return ConversionRequest(
-        base=arguments["base"],
-        max_length=arguments["max_len"],
-        output=arguments["out"],
-        lsg_overrides=overrides,
-        **options,
-    )
 
 
 def summary(result: ConversionResult) -> dict[str, Any]:
@@ -113,33 +54,20 @@ def print_summary(result: ConversionResult) -> None:
     )
 
 
+@with_conversion_options
 def convert_command(
     base: Base,
     max_len: MaxLen,
     out: OutDir,
-    architecture: Architecture = None,
-    block_size: BlockSize = None,
-    sparse_block_size: SparseBlockSize = None,
-    sparsity_factor: SparsityFactor = None,
-    sparsity_type: SparsityType = None,
-    num_global_tokens: NumGlobalTokens = None,
-    mask_first_token: MaskFirstToken = None,
-    pool_with_global: PoolWithGlobal = None,
-    random_global_init: RandomGlobalInit = False,
-    global_positional_stride: GlobalPositionalStride = 64,
-    keep_first_global_token: KeepFirstGlobalToken = False,
-    resize_lsg: ResizeLsg = False,
-    seed: Seed = 123,
-    dtype: Dtype = "auto",
-    token: Token = None,
     revision: Revision = None,
     json_output: Json = False,
+    options: dict[str, Any] | None = None,
 ) -> None:
     """Convert a checkpoint to LSG attention of length --max-len: code, weights, config and tokenizer.
 
     With the defaults the converted model computes the base model's function on inputs of at most two blocks.
     """
-    request = conversion_request(locals())
+    request = conversion_request(base, max_len, out, options, revision)
     with steps(not json_output) as report:
         result = convert(request, report)
     if json_output:

@@ -3,36 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from hubgen.cli._common import (
-    Architecture,
-    BlockSize,
-    Dtype,
-    GlobalPositionalStride,
-    Json,
-    KeepFirstGlobalToken,
-    MaskFirstToken,
-    MaxLen,
-    NumGlobalTokens,
-    PoolWithGlobal,
-    RandomGlobalInit,
-    ResizeLsg,
-    Revision,
-    Seed,
-    SparseBlockSize,
-    SparsityFactor,
-    SparsityType,
-    Token,
-    console,
-    emit_json,
-    epilog,
-    steps,
-)
-from hubgen.cli.convert import Base, conversion_request, summary
+from hubgen.cli._common import Json, MaxLen, Revision, console, emit_json, epilog, steps
+from hubgen.cli.conversion_options import conversion_request, with_conversion_options
+from hubgen.cli.convert import Base, summary
 from hubgen.cli.smoke import print_report
 from hubgen.errors import HubgenError
 from hubgen.publish import PublishRequest, PublishResult, SmokeFailure, publish
@@ -101,6 +79,7 @@ def _outcome(result: PublishResult) -> str:
     return f"{'Published' if push.changed else 'Already up to date (no new commit)'}: {push.url}"
 
 
+@with_conversion_options
 def publish_command(
     base: Base,
     max_len: MaxLen,
@@ -122,33 +101,19 @@ def publish_command(
     out: Annotated[
         Path | None, typer.Option("--out", help="Keep the repository folder here (must not exist or be empty).")
     ] = None,
-    architecture: Architecture = None,
-    block_size: BlockSize = None,
-    sparse_block_size: SparseBlockSize = None,
-    sparsity_factor: SparsityFactor = None,
-    sparsity_type: SparsityType = None,
-    num_global_tokens: NumGlobalTokens = None,
-    mask_first_token: MaskFirstToken = None,
-    pool_with_global: PoolWithGlobal = None,
-    random_global_init: RandomGlobalInit = False,
-    global_positional_stride: GlobalPositionalStride = 64,
-    keep_first_global_token: KeepFirstGlobalToken = False,
-    resize_lsg: ResizeLsg = False,
-    seed: Seed = 123,
-    dtype: Dtype = "auto",
-    token: Token = None,
     base_revision: Revision = None,
     summary_file: Annotated[
         Path | None, typer.Option("--summary", help="Append a markdown summary here (e.g. $GITHUB_STEP_SUMMARY).")
     ] = None,
     json_output: Json = False,
+    options: dict[str, Any] | None = None,
 ) -> None:
     """Convert BASE to LSG attention, smoke-test it, write its card and push it to the Hub as one commit.
 
     Nothing is pushed if a check fails; re-publishing identical content makes no new commit. Works with
     huggingface.co and any Hub given by HF_ENDPOINT.
     """
-    conversion = conversion_request({**locals(), "out": out or Path("repository"), "revision": base_revision})
+    conversion = conversion_request(base, max_len, out or Path("repository"), options, base_revision)
     request = PublishRequest(
         conversion=conversion,
         repo_id=repo_id,
