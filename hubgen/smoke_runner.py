@@ -10,6 +10,7 @@ and an LSG config (model type "lsg-<type>") is remote code by design, so plain l
 
 from __future__ import annotations
 
+import functools
 import importlib.abc
 import json
 import math
@@ -87,14 +88,13 @@ def _compare(base: str | None, texts: list, results: list, task: str, answers) -
     return rows
 
 
-def _masked_texts(folder: str, request: dict) -> tuple:
-    tokenizer = transformers.AutoTokenizer.from_pretrained(folder, trust_remote_code=True)
+def _masked_texts(tokenizer, request: dict) -> list:
     sentences = request.get("sentences") or (FRENCH if request.get("language") == "fr" else ENGLISH)
-    return tokenizer, [sentence.format(mask=tokenizer.mask_token) for sentence in sentences]
+    return [sentence.format(mask=tokenizer.mask_token) for sentence in sentences]
 
 
-def _fill_mask(folder: str, request: dict, results: list) -> list:
-    _, texts = _masked_texts(folder, request)
+def _fill_mask(folder: str, tokenizer, request: dict, results: list) -> list:
+    texts = _masked_texts(tokenizer, request)
 
     def answers(path: str | None, remote: bool) -> list:
         path = path or folder
@@ -106,13 +106,12 @@ def _fill_mask(folder: str, request: dict, results: list) -> list:
     return _compare(request.get("base"), texts, results, "fill-mask pipeline", answers)
 
 
-def _infill(folder: str, request: dict, results: list) -> list:
+def _infill(tokenizer, lsg_model, request: dict, results: list) -> list:
     """Seq2seq checkpoints are denoisers: given the masked sentence, greedy generate() writes the whole sentence."""
-    tokenizer, texts = _masked_texts(folder, request)
+    texts = _masked_texts(tokenizer, request)
 
     def answers(path: str | None, remote: bool) -> list:
-        path = path or folder
-        model = transformers.AutoModelForSeq2SeqLM.from_pretrained(path, trust_remote_code=remote).eval()
+        model = lsg_model() if path is None else transformers.AutoModelForSeq2SeqLM.from_pretrained(path).eval()
         written = []
         for text in texts:
             with torch.no_grad():
@@ -123,14 +122,12 @@ def _infill(folder: str, request: dict, results: list) -> list:
     return _compare(request.get("base"), texts, results, "text infilling with generate()", answers)
 
 
-def _generate(folder: str, config, results: list) -> dict:
-    tokenizer = transformers.AutoTokenizer.from_pretrained(folder, trust_remote_code=True)
-    model = transformers.AutoModelForSeq2SeqLM.from_pretrained(folder, trust_remote_code=True).eval()
+def _generate(tokenizer, lsg_model, config, results: list) -> dict:
     inputs = _long_ids(tokenizer, config.max_position_embeddings - 8)
 
     def summarise() -> str:
         with torch.no_grad():
-            output = model.generate(**inputs, max_new_tokens=20, num_beams=2)
+            output = lsg_model().generate(**inputs, max_new_tokens=20, num_beams=2)
         text = tokenizer.decode(output[0], skip_special_tokens=True)
         return f"{inputs['input_ids'].shape[1]} tokens in, {output.shape[1]} tokens out: {text[:80]!r}"
 
@@ -171,12 +168,16 @@ def run(request: dict) -> dict:
         _check(results, f"{auto_class} loads and runs", load_and_run)
     trained_lm_head = any(name.endswith(("ForMaskedLM", "ForPreTraining")) for name in config.architectures or ())
     if "AutoModelForMaskedLM" in config.auto_map and tokenizer.mask_token and trained_lm_head:
-        fill_mask = _fill_mask(folder, request, results)
+        fill_mask = _fill_mask(folder, tokenizer, request, results)
     extra = {}
     if "AutoModelForSeq2SeqLM" in config.auto_map:
+        # Loaded once for both checks, and inside them, so that a failure to load is a reported check.
+        lsg_model = functools.cache(
+            lambda: transformers.AutoModelForSeq2SeqLM.from_pretrained(folder, trust_remote_code=True).eval()
+        )
         if tokenizer.mask_token:
-            fill_mask = _infill(folder, request, results)
-        extra = _generate(folder, config, results)
+            fill_mask = _infill(tokenizer, lsg_model, request, results)
+        extra = _generate(tokenizer, lsg_model, config, results)
     if "AutoModelForSequenceClassification" in config.auto_map:
         near_max = config.max_position_embeddings - (2 if config.model_type.endswith("roberta") else 0) - 4
 
