@@ -21,7 +21,8 @@ def print_report(report: SmokeReport) -> None:
     table.add_column("result")
     table.add_column("detail", overflow="fold")
     for check in report.checks:
-        status = "[green]pass[/green]" if check["ok"] else "[red]FAIL[/red]"
+        status = SmokeReport.status(check)
+        status = {"pass": "[green]pass[/green]", "FAIL": "[red]FAIL[/red]"}.get(status, f"[yellow]{status}[/yellow]")
         table.add_row(check["name"], status, str(check["detail"]))
     console.print(table)
     if report.fill_mask:
