@@ -160,9 +160,14 @@ def _stored_shapes(folder: str) -> dict:
 
 def _unbuildable(loader, config, shapes: dict) -> str | None:
     """Why this head cannot be built on this checkpoint, if it cannot: a weight it shares by name with the
-    checkpoint has another shape (a multiple-choice head on a fine-tuned classifier's 3-label `classifier`)."""
+    checkpoint has another shape (a multiple-choice head on a fine-tuned classifier's 3-label `classifier`), or the
+    config gives it the wrong number of outputs (a question-answering head on a 3-label token classifier: it
+    predicts a start and an end, and transformers' own heads fail there the same way)."""
     with torch.device("meta"):
         model = loader.from_config(config, trust_remote_code=True)
+    spans = getattr(model, "qa_outputs", None)
+    if spans is not None and spans.out_features != 2:
+        return f"cannot be built for this checkpoint's config: it predicts a start and an end, num_labels is {config.num_labels}"
     for name, tensor in model.state_dict().items():
         if name in shapes and shapes[name] != tuple(tensor.shape):
             return (
