@@ -63,9 +63,9 @@ def write_modules(base: Path, output: Path, max_length: int) -> None:
         if _is_transformer(module):
             continue
         source, target = base / module["path"], output / module["path"]
-        target.mkdir(parents=True, exist_ok=True)
-        for path in source.iterdir() if source.is_dir() else ():  # Normalize has no files, not even a folder
+        for path in source.iterdir() if source.is_dir() else ():  # Normalize may have no files, not even a folder
             if path.is_file():
+                target.mkdir(parents=True, exist_ok=True)
                 _copy_module_file(path, target)
     shutil.copyfile(base / MODULES_FILE, output / MODULES_FILE)
     if (base / MODEL_CONFIG_FILE).is_file():

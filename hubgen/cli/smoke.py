@@ -44,7 +44,9 @@ def smoke_command(
     folder: Folder,
     base: Annotated[
         str | None,
-        typer.Option(help="Base checkpoint to compare fill-mask predictions with (default: the one converted)."),
+        typer.Option(
+            help="Base checkpoint (folder or cached Hub id) whose task is compared (default: the one converted)."
+        ),
     ] = None,
     language: Annotated[
         str | None, typer.Option(help="Language of the built-in fill-mask sentences: en or fr.")
@@ -54,8 +56,9 @@ def smoke_command(
     ] = None,
     json_output: Json = False,
 ) -> None:
-    """Load every declared Auto class in a fresh process, run fill-mask, classification near the maximum length and,
-    for encoder-decoders, generate(); exits non-zero if anything fails."""
+    """In a fresh process: load and run every declared Auto class, compare the base model's own task (fill-mask,
+    classification, question answering, sentence embeddings, generation) with the base on short inputs, and run near
+    the maximum length; exits non-zero if anything fails."""
     with steps(not json_output) as report:
         report("running the smoke tests in a fresh process")
         result = run_smoke(folder, base, language, sentence)
