@@ -16,9 +16,11 @@ from huggingface_hub import HfApi, ModelCard, ModelCardData, snapshot_download
 from support.cli import run_cli
 from support.hub import ALICE, host, publish
 
-from hubgen.base_card import carried_metadata
+from hubgen.base_card import carried_metadata, fill_mask_language
 from hubgen.card import BASE_MODEL_RELATION
-from hubgen.tiny import make_tiny_checkpoint
+from hubgen.convert import ConversionRequest, convert
+from hubgen.registry import MODEL_TYPES
+from hubgen.tiny import TINY_MODEL_TYPES, make_tiny_checkpoint
 
 BASE_METADATA = {"license": "apache-2.0", "language": ["en"], "datasets": ["wikipedia", "bookcorpus"]}
 # Every step of a publish, in order, as its log shows them when output is not a terminal.
@@ -135,6 +137,14 @@ def test_a_local_base_publishes_no_local_path(hub_env, tiny_bert, tmp_path, caps
         assert "a local checkpoint" in card
 
 
+@pytest.mark.parametrize("type_name", TINY_MODEL_TYPES)
+def test_no_converted_file_of_any_type_names_the_local_base(tmp_path, type_name):
+    """Every file a conversion writes (config, generation config, tokenizer files, SentencePiece models, code)."""
+    base = make_tiny_checkpoint(type_name, tmp_path / "private" / "my-base", train_steps=0)
+    convert(ConversionRequest(base=str(base), max_length=2048, output=tmp_path / "lsg"))
+    assert _files_mentioning(tmp_path / "lsg", [str(tmp_path), "private"]) == {}
+
+
 @pytest.mark.parametrize("name", ["model", "checkpoint-500", "0123456789abcdef0123456789abcdef01234567"])
 def test_a_default_repository_name_from_a_meaningless_folder_is_refused(
     hub_env, tiny_bert, tmp_path, capsys, monkeypatch, caplog, name
@@ -185,6 +195,13 @@ def test_the_card_is_validated_by_the_hub_before_anything_is_pushed(hub_env, tin
     assert "the Hub refuses the model card's metadata: - license: not a known license" in run.stderr
     assert validated and validated[0]["license"] == "apache-2.0"
     assert not HfApi(endpoint=hub_env.endpoint, token=ALICE).repo_exists("alice/refused-card")
+
+
+def test_the_fill_mask_language_is_the_base_cards():
+    assert fill_mask_language({"language": "fr"}, MODEL_TYPES["bert"]) == "fr"
+    assert fill_mask_language({"language": ["en", "fr"]}, MODEL_TYPES["camembert"]) is None
+    assert fill_mask_language({}, MODEL_TYPES["camembert"]) == "fr"  # no card language: the type's
+    assert fill_mask_language({"language": "de"}, MODEL_TYPES["barthez"]) is None
 
 
 def test_base_tags_are_kept_when_still_true():
