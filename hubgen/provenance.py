@@ -59,7 +59,8 @@ def published_base(base: str, base_model: str | None) -> str:
 
 
 def repository_stem(base: str, base_model: str | None) -> str:
-    """The `<name>` of the default `lsg-<name>-<length>` repository, refused when only a meaningless folder names it."""
+    """The `<name>` of the default `lsg-<name>-<length>` repository; refused when only a meaningless folder names
+    the base."""
     hub_id = check_base_model_id(base, base_model)
     if hub_id:
         return hub_id.split("/")[-1]

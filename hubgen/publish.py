@@ -92,7 +92,11 @@ def publish(request: PublishRequest, report: Callable[[str], None] = lambda step
         if client is not None:
             report(f"validating the model card with {hub.endpoint()}")
             validate_card(card)
-        files = sorted((path.name, path.stat().st_size) for path in result.output.iterdir() if path.is_file())
+        files = sorted(  # with the module folders of a sentence-transformers model
+            (str(path.relative_to(result.output)), path.stat().st_size)
+            for path in result.output.rglob("*")
+            if path.is_file()
+        )
         pushed = None
         if not request.dry_run:
             report(f"pushing to {repo_id}")

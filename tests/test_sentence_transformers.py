@@ -56,7 +56,8 @@ for name, (base_path, lsg_path) in PAIRS.items():
 document = "legal text " * 1999
 tokens = len(lsg.tokenize([document])["input_ids"][0])
 embedding = lsg.encode([document], convert_to_tensor=True)
-report["document"] = {"tokens": tokens, "shape": list(embedding.shape), "finite": bool(torch.isfinite(embedding).all())}
+finite = bool(torch.isfinite(embedding).all())
+report["document"] = {"tokens": tokens, "shape": list(embedding.shape), "finite": finite}
 print("REPORT", json.dumps(report))
 """
 
@@ -132,11 +133,16 @@ def test_a_sentence_transformers_base_publishes_through_the_gate(
     checks = {check["name"]: check for check in result["smoke"]["checks"]}
     compared = checks["sentence embeddings vs the base model (sentence-transformers)"]
     assert compared["status"] == "pass", compared
-    assert compared["detail"].startswith("Transformer → Pooling (cls) → Dense → Normalize; smallest cosine 1.0000")
+    modules = "Transformer → Pooling (cls) → Dense → Normalize"
+    assert compared["detail"].startswith(f"{modules}; smallest cosine 1.0000"), compared
     assert checks["sentence-transformers on a document near the maximum length"]["status"] == "pass"
 
     folder = Path(HfApi(endpoint=hub_env.endpoint).snapshot_download(result["repo_id"], cache_dir=tmp_path / "dl"))
-    assert (folder / "2_Dense" / "model.safetensors").is_file()
+    pushed = sorted(str(path.relative_to(folder)) for path in folder.rglob("*") if path.is_file())
+    assert sorted(entry["path"] for entry in result["files"]) == [name for name in pushed if name != ".gitattributes"]
+    assert {"modules.json", "1_Pooling/config.json", "2_Dense/model.safetensors", "3_Normalize/config.json"} <= set(
+        pushed
+    )
     card = ModelCard.load(folder / "README.md")
     assert (card.data.library_name, card.data.pipeline_tag) == ("sentence-transformers", "sentence-similarity")
     assert {"sentence-transformers", "sentence-similarity", "feature-extraction"} <= set(card.data.tags)
