@@ -15,7 +15,8 @@ from huggingface_hub import ModelCard
 
 from hubgen.registry import ModelType
 
-# Files, exports and services of the base that the long repository does not have (it loads with remote code only).
+# Files, exports and services of the base that the long repository does not have: other frameworks' weights, exported
+# graphs, and tools or inference servers that run library models only (it loads with remote code).
 _STALE_TAGS = frozenset(
     {
         "tf",
@@ -32,8 +33,6 @@ _STALE_TAGS = frozenset(
         "endpoints_compatible",
         "autotrain_compatible",
         "text-embeddings-inference",
-        "inference",
-        "deploy",
     }
 )
 # Task tags: kept only for a task the long model serves (a classifier made from a fill-mask base is no fill-masker).
