@@ -107,16 +107,17 @@ def test_the_converted_folder_keeps_every_module_file(converted):
 @pytest.fixture(scope="module")
 def tiny_sentence_transformer(tmp_path_factory):
     """A tiny BERT as a sentence-transformers model with every kind of module: CLS pooling, Dense, Normalize."""
-    from sentence_transformers import SentenceTransformer, models
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.modules import Dense, Normalize, Pooling, Transformer
 
     root = tmp_path_factory.mktemp("tiny-st")
-    transformer = models.Transformer(str(make_tiny_checkpoint("bert", root / "tiny-bert")))
+    transformer = Transformer(str(make_tiny_checkpoint("bert", root / "tiny-bert")))
     torch.manual_seed(0)
     modules = [
         transformer,
-        models.Pooling(transformer.get_embedding_dimension(), pooling_mode="cls"),
-        models.Dense(transformer.get_embedding_dimension(), 32, activation_function=torch.nn.Tanh()),
-        models.Normalize(),
+        Pooling(transformer.get_embedding_dimension(), pooling_mode="cls"),
+        Dense(transformer.get_embedding_dimension(), 32, activation_function=torch.nn.Tanh()),
+        Normalize(),
     ]
     SentenceTransformer(modules=modules).save(str(root / "tiny-sentence-bert"))
     return root / "tiny-sentence-bert"
