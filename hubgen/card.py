@@ -14,9 +14,12 @@ from huggingface_hub import ModelCard, ModelCardData
 from huggingface_hub.utils import HFValidationError, validate_repo_id
 
 from hubgen import __version__
+from hubgen.base_card import carried_metadata, read_base_card
 from hubgen.convert import read_conversion_metadata
-from hubgen.errors import InvalidInputError
+from hubgen.errors import HubAccessError, InvalidInputError
+from hubgen.hub import endpoint
 from hubgen.registry import MODEL_TYPES, ModelType
+from hubgen.sentence_transformers import describe, is_sentence_transformer
 from hubgen.smoke import SmokeReport, local_base
 from hubgen.templating import environment
 
@@ -41,15 +44,6 @@ def _model_type(config: dict[str, Any]) -> ModelType:
     return MODEL_TYPES[name]
 
 
-def _base_card_data(base: str | None) -> dict[str, Any]:
-    """License and language of the base model, read from its card when it is at hand."""
-    folder = local_base(base)
-    if not folder or not (Path(folder) / "README.md").exists():
-        return {}
-    data = ModelCard.load(Path(folder) / "README.md").data
-    return {key: getattr(data, key, None) for key in ("license", "language") if getattr(data, key, None)}
-
-
 def _hub_id(reference: str | None) -> str | None:
     """The base as a Hub id for `base_model` metadata; local folders have none."""
     if not reference or Path(reference).exists():
@@ -61,9 +55,24 @@ def _hub_id(reference: str | None) -> str | None:
     return reference
 
 
+# The Hub knows four relations to a base model: adapter, merge, quantized and finetune. This repository holds a
+# complete model made from one base: its weights, edited in place (a longer position table) plus new global-token
+# rows, to be trained further on long inputs. Only "finetune" describes a full-weight derivative of one base; saying
+# it keeps the Hub from guessing, and lists the model among the base's derivatives as what it is.
+BASE_MODEL_RELATION = "finetune"
+
+_SENTENCE_TRANSFORMERS_TASKS = {"sentence-similarity", "feature-extraction"}
+
+
 def render_card(
-    folder: Path, smoke: SmokeReport | None = None, repo_id: str | None = None, publish_command: str | None = None
+    folder: Path,
+    smoke: SmokeReport | None = None,
+    repo_id: str | None = None,
+    publish_command: str | None = None,
+    base_folder: Path | None = None,
 ) -> str:
+    """The card of a converted folder; `base_folder` is the base checkpoint (else looked up from what convert
+    recorded, when it is in the Hub cache), whose card gives license, language, datasets and tags."""
     config_path = folder / "config.json"
     if not config_path.exists():
         raise InvalidInputError(
@@ -74,20 +83,29 @@ def render_card(
     provenance = read_conversion_metadata(folder)
     architecture = (config.get("architectures") or [model_type.class_name(model_type.default_head)])[0]
     head = model_type.head_for_architecture(architecture) or model_type.default_head
-    base = provenance.get("base_model")
+    base = _hub_id(provenance.get("base_model"))
+    if base_folder is None:
+        found = local_base(base, provenance.get("base_revision"))
+        base_folder = Path(found) if found else None
+    sentence_transformer = is_sentence_transformer(folder)
+    pipeline_tag = "sentence-similarity" if sentence_transformer else PIPELINE_TAGS[head.kind]
+    served = _SENTENCE_TRANSFORMERS_TASKS if sentence_transformer else {pipeline_tag}
+    carried, base_tags = carried_metadata(read_base_card(base_folder), served)
     metadata = ModelCardData(
-        base_model=_hub_id(base),
-        library_name="transformers",
-        pipeline_tag=PIPELINE_TAGS[head.kind],
-        tags=["long context", "lsg", model_type.name, "hubgen"],
-        **_base_card_data(base),
+        base_model=base,
+        base_model_relation=BASE_MODEL_RELATION if base else None,
+        library_name="sentence-transformers" if sentence_transformer else "transformers",
+        pipeline_tag=pipeline_tag,
+        tags=[*base_tags, "long context", "lsg", model_type.name, "hubgen"],
+        **carried,
     )
     tokenizer_config = folder / "tokenizer_config.json"
     mask_token = json.loads(tokenizer_config.read_text()).get("mask_token") if tokenizer_config.exists() else None
     context = {
         "repo_id": repo_id or folder.name,
-        "base": base or "the base model",
-        "base_is_hub": _hub_id(base) is not None,
+        "base": base,
+        "sentence_transformer": sentence_transformer,
+        "st_modules": describe(folder) if sentence_transformer else [],
         "type": model_type,
         "head": head,
         "architecture": architecture,
@@ -110,3 +128,20 @@ def write_card(folder: Path, **kwargs: Any) -> Path:
     path = folder / "README.md"
     path.write_text(render_card(folder, **kwargs), encoding="utf-8")
     return path
+
+
+def validate_card(path: Path) -> None:
+    """Have the Hub in use check the card's metadata (huggingface_hub's `ModelCard.validate`) before any push, so
+    that a card it would refuse stops the publish before a repository is created."""
+    try:
+        ModelCard.load(path).validate(repo_type="model")
+    except ValueError as error:
+        raise InvalidInputError(
+            f"the Hub refuses the model card's metadata: {str(error).strip().splitlines()[-1]}",
+            "fix the base card's metadata (license, language, datasets), or report it if the metadata is hubgen's",
+        ) from None
+    except Exception as error:  # noqa: BLE001 - network failures come as many types
+        raise HubAccessError(
+            f"cannot have {endpoint()} validate the model card ({type(error).__name__})",
+            "check your connection and HF_ENDPOINT",
+        ) from None

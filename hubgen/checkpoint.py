@@ -11,15 +11,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from huggingface_hub import HfApi, constants, snapshot_download
+from huggingface_hub import HfApi
 from huggingface_hub.errors import GatedRepoError, HFValidationError, RepositoryNotFoundError, RevisionNotFoundError
 from huggingface_hub.utils import validate_repo_id
 
 from hubgen.errors import HubAccessError, InvalidInputError
+from hubgen.hub import endpoint
+from hubgen.provenance import check_base_model_id
 from hubgen.registry import MODEL_TYPES, ModelType
+from hubgen.sentence_transformers import MODULES_FILE
 
 # What a conversion reads: configuration, weights, tokenizer and the card (for license and language).
-_WANTED_SUFFIXES = (".json", ".txt", ".model", ".safetensors", ".md", ".bin")
+_WANTED_SUFFIXES = (".json", ".txt", ".model", ".safetensors", ".md")
 
 
 @dataclass(frozen=True)
@@ -30,11 +33,8 @@ class BaseCheckpoint:
     model_type: ModelType
     is_lsg: bool
     revision: str | None = None
-
-    @property
-    def name(self) -> str:
-        """Short name used in repository ids: the last path component, as in `lsg-<name>-4096`."""
-        return Path(self.reference.rstrip("/")).name
+    # The base's Hub id, the only name of it that published files carry (None: a local folder of unknown origin).
+    hub_id: str | None = None
 
     @property
     def text_length(self) -> int:
@@ -46,7 +46,14 @@ class BaseCheckpoint:
         return json.loads(path.read_text()).get("tokenizer_class", "") if path.exists() else ""
 
 
-def open_checkpoint(reference: str, token: str | bool | None = None, revision: str | None = None) -> BaseCheckpoint:
+def open_checkpoint(
+    reference: str, token: str | bool | None = None, revision: str | None = None, base_model: str | None = None
+) -> BaseCheckpoint:
+    """The base as a folder: a local one, or the snapshot of a Hub repository fetched once into the Hub cache.
+
+    Every later step (conversion, smoke tests, card) reads `directory`; nothing looks the repository up again.
+    """
+    hub_id = check_base_model_id(reference, base_model)
     local = Path(reference).expanduser()
     if local.is_dir():
         directory, resolved = local, None
@@ -57,7 +64,7 @@ def open_checkpoint(reference: str, token: str | bool | None = None, revision: s
         raise InvalidInputError(f"{reference} has no config.json", "pass a model folder or a model repository id")
     config = json.loads(config_path.read_text())
     model_type, is_lsg = _recognise(config, directory)
-    checkpoint = BaseCheckpoint(reference, directory, config, model_type, is_lsg, resolved)
+    checkpoint = BaseCheckpoint(reference, directory, config, model_type, is_lsg, resolved, hub_id)
     if config.get("position_embedding_type", "absolute") != "absolute":
         raise InvalidInputError(
             f"{reference} uses position_embedding_type={config['position_embedding_type']!r}",
@@ -73,17 +80,11 @@ def _download(repo_id: str, token, revision) -> tuple[Path, str | None]:
         raise InvalidInputError(
             f"{repo_id!r} is neither a folder nor a valid repository id", "use a local folder or an id like org/name"
         ) from None
-    api = HfApi(token=token)
+    api = HfApi(endpoint=endpoint(), token=token, library_name="hubgen")
     try:
         info = api.model_info(repo_id, revision=revision, files_metadata=False)
-        files = [sibling.rfilename for sibling in info.siblings or ()]
-        has_safetensors = any(name.endswith(".safetensors") for name in files)
-        wanted = [
-            name
-            for name in files
-            if name.endswith(_WANTED_SUFFIXES) and not (has_safetensors and name.endswith(".bin"))
-        ]
-        directory = snapshot_download(repo_id, revision=info.sha, allow_patterns=wanted, token=token)
+        wanted = _wanted_files([sibling.rfilename for sibling in info.siblings or ()])
+        directory = api.snapshot_download(repo_id, revision=info.sha, allow_patterns=wanted)
     except (RepositoryNotFoundError, GatedRepoError):
         raise HubAccessError(
             f"repository {repo_id} was not found or is not accessible",
@@ -93,10 +94,27 @@ def _download(repo_id: str, token, revision) -> tuple[Path, str | None]:
         raise HubAccessError(f"revision {revision!r} does not exist in {repo_id}", "check --revision") from None
     except Exception as error:  # noqa: BLE001 - network failures come as many types (httpx, OSError, hub errors)
         raise HubAccessError(
-            f"cannot download {repo_id} from {constants.ENDPOINT} ({type(error).__name__}: {error})",
+            f"cannot download {repo_id} from {endpoint()} ({type(error).__name__}: {error})",
             "check your connection and HF_ENDPOINT, or pass a local folder",
         ) from None
     return Path(directory), info.sha
+
+
+def _wanted_files(files: list[str]) -> list[str]:
+    """The files a conversion reads, out of a repository's: those at its root, and a sentence-transformers model's
+    module folders; pickled weights only where no safetensors stand beside them, and no exports (ONNX, OpenVINO)."""
+    sentence_transformer = MODULES_FILE in files
+    safetensors_folders = {str(Path(name).parent) for name in files if name.endswith(".safetensors")}
+
+    def wanted(name: str) -> bool:
+        path = Path(name)
+        if str(path.parent) != "." and not sentence_transformer:
+            return False
+        if name.endswith(".bin"):
+            return path.name.startswith("pytorch_model") and str(path.parent) not in safetensors_folders
+        return name.endswith(_WANTED_SUFFIXES)
+
+    return [name for name in files if wanted(name)]
 
 
 def _recognise(config: dict[str, Any], directory: Path) -> tuple[ModelType, bool]:

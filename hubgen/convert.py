@@ -23,12 +23,13 @@ import torch
 import transformers
 from torch import nn
 
-from hubgen import __version__
+from hubgen import __version__, sentence_transformers
 from hubgen.checkpoint import BaseCheckpoint, open_checkpoint
 from hubgen.errors import InvalidInputError
 from hubgen.generation import generation_settings, split_generation_settings
 from hubgen.global_tokens import grow_positions, positional_global_table, random_global_table
 from hubgen.lsg_options import LSGOptions
+from hubgen.provenance import published_base
 from hubgen.registry import Head, ModelType
 from hubgen.render import import_modeling_file, write_modeling_file
 
@@ -56,6 +57,7 @@ class ConversionRequest:
     dtype: str = "auto"
     token: str | bool | None = None
     revision: str | None = None
+    base_model: str | None = None  # the Hub id of a local base folder (`--base-model`), for published files
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,7 @@ def conversion_command(
 ) -> str:
     """The command line that reproduces a conversion, for the model card; built from the request (never from argv,
     which may hold a token)."""
-    parts = ["hubgen", verb, request.base, "--max-len", str(request.max_length)]
+    parts = ["hubgen", verb, published_base(request.base, request.base_model), "--max-len", str(request.max_length)]
     if request.architecture:
         parts += ["--architecture", request.architecture]
     for key, value in sorted(request.lsg_overrides.items()):
@@ -112,8 +114,11 @@ def check_output_folder(output: Path) -> None:
         raise InvalidInputError(f"output folder {output} is not empty", "choose a new folder or remove this one")
 
 
-def plan_conversion(request: ConversionRequest) -> tuple[BaseCheckpoint, Head, LSGOptions]:
-    """Every check that can fail, before anything is written: the base, the head, the options and the length."""
+def plan_conversion(
+    request: ConversionRequest, checkpoint: BaseCheckpoint | None = None
+) -> tuple[BaseCheckpoint, Head, LSGOptions]:
+    """Every check that can fail, before anything is written: the base, its tokenizer, the head, the options and the
+    length. A `checkpoint` already opened (by publish, which checks it before the Hub) is not fetched again."""
     if request.dtype not in DTYPES:
         raise InvalidInputError(f"--dtype {request.dtype!r} is not supported", f"choose one of {', '.join(DTYPES)}")
     if request.global_positional_stride < 1:
@@ -122,7 +127,12 @@ def plan_conversion(request: ConversionRequest) -> tuple[BaseCheckpoint, Head, L
         raise InvalidInputError(
             "--resize-lsg keeps the global tokens, --random-global-init replaces them", "pass only one of the two"
         )
-    checkpoint = open_checkpoint(request.base, token=request.token, revision=request.revision)
+    checkpoint = checkpoint or open_checkpoint(
+        request.base, token=request.token, revision=request.revision, base_model=request.base_model
+    )
+    _load_tokenizer(checkpoint)
+    if sentence_transformers.is_sentence_transformer(checkpoint.directory):
+        sentence_transformers.check_layout(checkpoint.directory, request.base)
     head = _choose_head(checkpoint, request.architecture)
     base_options = LSGOptions.from_config(checkpoint.config) if checkpoint.is_lsg else LSGOptions()
     options = base_options.updated(**request.lsg_overrides)
@@ -131,10 +141,14 @@ def plan_conversion(request: ConversionRequest) -> tuple[BaseCheckpoint, Head, L
     return checkpoint, head, options
 
 
-def convert(request: ConversionRequest, report: Callable[[str], None] = lambda step: None) -> ConversionResult:
+def convert(
+    request: ConversionRequest,
+    report: Callable[[str], None] = lambda step: None,
+    checkpoint: BaseCheckpoint | None = None,
+) -> ConversionResult:
     check_output_folder(request.output)
     report("checking the base checkpoint")
-    checkpoint, head, options = plan_conversion(request)
+    checkpoint, head, options = plan_conversion(request, checkpoint)
     request.output.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{request.output.name}-", dir=request.output.parent))
     try:
@@ -148,7 +162,7 @@ def convert(request: ConversionRequest, report: Callable[[str], None] = lambda s
         _grow_position_tables(model, checkpoint, request.max_length)
         global_init = _initialise_global_tokens(model, checkpoint, tokenizer, request)
         report("writing the repository")
-        _save(model, tokenizer, checkpoint, request, staging)
+        _save(model, tokenizer, checkpoint, request, new_weights, staging)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -175,10 +189,24 @@ def _choose_head(checkpoint: BaseCheckpoint, architecture: str | None) -> Head:
 
 def _load_tokenizer(checkpoint: BaseCheckpoint):
     """The base tokenizer, without running any code from the checkpoint: an LSG input's config is remote code,
-    which transformers 5.x would otherwise load (and ask about) just to choose the tokenizer class."""
+    which transformers 5.x would otherwise load (and ask about) just to choose the tokenizer class.
+
+    A base without one is refused: given no vocabulary, transformers makes up a tokenizer of special tokens only
+    (every word `[UNK]`), and the smoke tests, which give the base the same tokenizer, would pass."""
     model_type = checkpoint.model_type
     library_config = transformers.AutoConfig.for_model(model_type.library_model_type or model_type.name)
-    return transformers.AutoTokenizer.from_pretrained(checkpoint.directory, config=library_config)
+    problem = "no vocabulary"
+    try:
+        with _quiet_transformers():
+            tokenizer = transformers.AutoTokenizer.from_pretrained(checkpoint.directory, config=library_config)
+    except Exception as error:  # noqa: BLE001 - missing and broken files come as many types
+        tokenizer, problem = None, f"{type(error).__name__}: {str(error).strip().splitlines()[0]}"
+    if tokenizer is None or len(tokenizer.get_vocab()) <= len(set(tokenizer.all_special_ids)):
+        raise InvalidInputError(
+            f"{checkpoint.reference} has no loadable tokenizer ({problem})",
+            "add the base model's tokenizer files (tokenizer.json, or its vocabulary files) next to config.json",
+        )
+    return tokenizer
 
 
 def _fit_to_tokenizer(options: LSGOptions, request: ConversionRequest, tokenizer) -> LSGOptions:
@@ -277,13 +305,23 @@ def _initialise_global_tokens(model, checkpoint: BaseCheckpoint, tokenizer, requ
     return description
 
 
-def _save(model, tokenizer, checkpoint: BaseCheckpoint, request: ConversionRequest, staging: Path) -> None:
+def _save(
+    model,
+    tokenizer,
+    checkpoint: BaseCheckpoint,
+    request: ConversionRequest,
+    new_weights: tuple[str, ...],
+    staging: Path,
+) -> None:
+    # Published as they are: the base by its Hub id only (hubgen.provenance), never by the path it was read from.
     model.config.hubgen = {
         "version": __version__,
-        "base_model": checkpoint.reference,
+        "base_model": checkpoint.hub_id,
         "base_revision": checkpoint.revision,
         "command": conversion_command(request),
+        "new_weights": list(new_weights),  # weights the base did not have: the smoke tests call their head untrained
     }
+    model.config.name_or_path = checkpoint.hub_id or ""
     with _quiet_transformers():
         model.save_pretrained(staging, safe_serialization=True)
     # The full config, not the diff against class defaults that save_pretrained writes: every LSG key is visible.
@@ -295,6 +333,8 @@ def _save(model, tokenizer, checkpoint: BaseCheckpoint, request: ConversionReque
     tokenizer.save_pretrained(staging)
     _drop_loading_details(staging / "tokenizer_config.json")
     _write_merges_as_strings(staging / "tokenizer.json")
+    if sentence_transformers.is_sentence_transformer(checkpoint.directory):
+        sentence_transformers.write_modules(checkpoint.directory, staging, request.max_length)
     _drop_unrequested_files(staging)
 
 

@@ -98,20 +98,29 @@ class LocalHub:
     def as_default_hub(self, hf_home: Path) -> Iterator[None]:
         """Make this hub the one hubgen and the client in this process use, until the block ends.
 
-        hubgen reads HF_ENDPOINT at call time; the client read its settings at import, so offline mode is lifted
-        meanwhile (the only server reached is this one, on 127.0.0.1) and restored afterwards.
+        hubgen reads HF_ENDPOINT at call time; the client read its settings at import, so its endpoint (used by
+        `ModelCard.validate`) and its cache (`hf_home`/hub, where downloads go) are set as well, and offline mode is
+        lifted meanwhile (the only server reached is this one, on 127.0.0.1); all are restored afterwards.
         """
         from huggingface_hub import constants
 
         variables = {**self.client_env(), "HF_HOME": str(hf_home)}
         saved = {key: os.environ.get(key) for key in variables}
-        offline = constants.HF_HUB_OFFLINE
+        settings = {
+            "HF_HUB_OFFLINE": False,
+            "ENDPOINT": self.endpoint,
+            "HUGGINGFACE_CO_URL_TEMPLATE": self.endpoint + "/{repo_id}/resolve/{revision}/{filename}",
+            "HF_HUB_CACHE": str(hf_home / "hub"),
+        }
+        saved_settings = {name: getattr(constants, name) for name in settings}
         os.environ.update(variables)
-        constants.HF_HUB_OFFLINE = False
+        for name, value in settings.items():
+            setattr(constants, name, value)
         try:
             yield
         finally:
-            constants.HF_HUB_OFFLINE = offline
+            for name, value in saved_settings.items():
+                setattr(constants, name, value)
             for key, value in saved.items():
                 if value is None:
                     os.environ.pop(key, None)

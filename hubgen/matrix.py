@@ -11,6 +11,9 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from huggingface_hub import HfApi
+
+from hubgen import hub
 from hubgen.convert import ConversionRequest
 from hubgen.errors import HubgenError, InvalidInputError
 from hubgen.local_hub import LocalHub, LocalUser
@@ -74,7 +77,8 @@ def github_matrix(entries: list[MatrixEntry]) -> dict:
 
 # --- running the matrix locally -------------------------------------------------------------------------------------
 # What the CI jobs do, on this machine and without the Hub: each entry's type gets a tiny checkpoint made on the spot
-# (hubgen.tiny), which is published through the real pipeline to a Hub server on 127.0.0.1.
+# (hubgen.tiny) and hosted on a Hub server on 127.0.0.1, from which the real pipeline publishes it by its repository
+# id, with an empty HF_HOME, as a CI runner or a new user does: the base is fetched, converted, compared and pushed.
 
 LOCAL_USER = "hubgen-matrix"
 # A throwaway credential of the throwaway local Hub; it gives access to nothing else.
@@ -101,20 +105,29 @@ def fill_mask_questions(model_type: str, count: int = 6) -> tuple[str, ...]:
     return tuple(questions)
 
 
+def host_tiny_base(client: HfApi, model_type: str, folder: Path) -> str:
+    """Make the tiny checkpoint of `model_type` and upload it; returns its repository id."""
+    repo_id = f"{LOCAL_USER}/tiny-{model_type}"
+    client.create_repo(repo_id, exist_ok=True)
+    client.upload_folder(folder_path=make_tiny_checkpoint(model_type, folder), repo_id=repo_id)
+    return repo_id
+
+
 def run_local_matrix(
     entries: list[MatrixEntry], workdir: Path, report: Callable[[str], None] = lambda step: None
 ) -> list[LocalRun]:
     runs = []
     with (
-        LocalHub(workdir / "hub", tokens={LOCAL_TOKEN: LocalUser(LOCAL_USER)}) as hub,
-        hub.as_default_hub(workdir / "hf-home"),
+        LocalHub(workdir / "hub", tokens={LOCAL_TOKEN: LocalUser(LOCAL_USER)}) as local_hub,
+        local_hub.as_default_hub(workdir / "hf-home"),
     ):
+        client = hub.api(LOCAL_TOKEN)
         for entry in entries:
-            report(f"{entry.name}: tiny {entry.type} checkpoint")
-            base = make_tiny_checkpoint(entry.type, workdir / "bases" / f"{entry.type}-{len(runs)}")
+            report(f"{entry.name}: tiny {entry.type} checkpoint, hosted on the local Hub")
+            base = host_tiny_base(client, entry.type, workdir / "bases" / f"{entry.type}-{len(runs)}")
             request = PublishRequest(
                 conversion=ConversionRequest(
-                    base=str(base), max_length=entry.max_length, output=workdir / "unused", token=LOCAL_TOKEN
+                    base=base, max_length=entry.max_length, output=workdir / "unused", token=LOCAL_TOKEN
                 ),
                 repo_id=f"{LOCAL_USER}/lsg-{entry.type}-{entry.max_length}",
                 smoke_sentences=fill_mask_questions(entry.type),

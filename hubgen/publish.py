@@ -16,7 +16,8 @@ from pathlib import Path
 from huggingface_hub import HfApi, get_token
 
 from hubgen import hub
-from hubgen.card import write_card
+from hubgen.base_card import fill_mask_language, read_base_card
+from hubgen.card import validate_card, write_card
 from hubgen.convert import (
     ConversionRequest,
     ConversionResult,
@@ -26,6 +27,7 @@ from hubgen.convert import (
     plan_conversion,
 )
 from hubgen.errors import SmokeTestError
+from hubgen.provenance import repository_stem
 from hubgen.smoke import SmokeReport, run_smoke
 
 
@@ -67,9 +69,11 @@ def publish(request: PublishRequest, report: Callable[[str], None] = lambda step
         workspace = Path(tempfile.mkdtemp(prefix="hubgen-publish-"))
         conversion = replace(conversion, output=workspace / "repository")
     try:
-        result = convert(conversion, report)
+        result = convert(conversion, report, checkpoint)
         report("running the smoke tests in a fresh process")
-        smoke = run_smoke(result.output, language=_language(result), sentences=list(request.smoke_sentences) or None)
+        language = fill_mask_language(read_base_card(checkpoint.directory), checkpoint.model_type)
+        sentences = list(request.smoke_sentences) or None
+        smoke = run_smoke(result.output, base=checkpoint.directory, language=language, sentences=sentences)
         if not smoke.ok:
             failed = ", ".join(check["name"] for check in smoke.checks if not check["ok"])
             raise SmokeFailure(
@@ -78,8 +82,21 @@ def publish(request: PublishRequest, report: Callable[[str], None] = lambda step
                 "convert with `hubgen convert ... --out DIR`, then `hubgen smoke DIR` shows the details",
             )
         report("writing the model card")
-        write_card(result.output, smoke=smoke, repo_id=repo_id, publish_command=_publish_command(request, repo_id))
-        files = sorted((path.name, path.stat().st_size) for path in result.output.iterdir() if path.is_file())
+        card = write_card(
+            result.output,
+            smoke=smoke,
+            repo_id=repo_id,
+            publish_command=_publish_command(request, repo_id),
+            base_folder=checkpoint.directory,
+        )
+        if client is not None:
+            report(f"validating the model card with {hub.endpoint()}")
+            validate_card(card)
+        files = sorted(  # with the module folders of a sentence-transformers model
+            (str(path.relative_to(result.output)), path.stat().st_size)
+            for path in result.output.rglob("*")
+            if path.is_file()
+        )
         pushed = None
         if not request.dry_run:
             report(f"pushing to {repo_id}")
@@ -116,7 +133,8 @@ def _target(request: PublishRequest, checkpoint, report) -> tuple[HfApi | None, 
     A dry run needs no token (pull requests from forks get no secrets): it then skips the account checks and names
     the repository from --repo-id or --org when given.
     """
-    length, name = request.conversion.max_length, checkpoint.name
+    length = request.conversion.max_length
+    name = "" if request.repo_id else repository_stem(request.conversion.base, request.conversion.base_model)
     if request.dry_run and not (request.conversion.token or get_token()):
         owner = request.org or "<your-user>"
         return None, request.repo_id or f"{owner}/{hub.default_repo_name(name, length, checkpoint.is_lsg)}"
@@ -124,10 +142,6 @@ def _target(request: PublishRequest, checkpoint, report) -> tuple[HfApi | None, 
     client = hub.api(hub.resolve_token(request.conversion.token))
     account = hub.whoami(client)
     return client, hub.target_repo_id(request.repo_id, request.org, account, name, length, checkpoint.is_lsg)
-
-
-def _language(result: ConversionResult) -> str | None:
-    return "fr" if result.model_type.name in ("camembert", "barthez") else None
 
 
 def _publish_command(request: PublishRequest, repo_id: str) -> str:

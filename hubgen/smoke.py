@@ -35,6 +35,11 @@ class SmokeReport:
         compared = [row for row in self.fill_mask if "agree" in row]
         return (sum(row["agree"] for row in compared), len(compared)) if compared else None
 
+    @staticmethod
+    def status(check: dict[str, Any]) -> str:
+        """pass, FAIL, or what a check found that is neither (a new untrained head, a skip, an allowed difference)."""
+        return check.get("status") or ("pass" if check["ok"] else "FAIL")
+
     def to_dict(self) -> dict[str, Any]:
         return {"ok": self.ok, "checks": self.checks, "fill_mask": self.fill_mask, "summary": self.summary}
 
@@ -43,31 +48,35 @@ class SmokeReport:
         return cls(data["ok"], data["checks"], data.get("fill_mask", []), data.get("summary"))
 
 
-def local_base(reference: str | None) -> str | None:
-    """The base checkpoint as a local folder when it is at hand (a folder, or already in the Hub cache)."""
+def local_base(reference: str | Path | None, revision: str | None = None) -> str | None:
+    """The base checkpoint as a local folder when it is at hand: a folder, or a snapshot in the Hub cache, found by
+    the commit convert fetched (a download pinned to a commit records no branch, so `main` would not find it)."""
     if not reference:
         return None
     if Path(reference).is_dir():
         return str(Path(reference).resolve())
     try:
-        return snapshot_download(reference, local_files_only=True)
+        return snapshot_download(str(reference), revision=revision, local_files_only=True)
     except Exception:  # noqa: BLE001 - any miss just means "no base to compare with"
         return None
 
 
 def run_smoke(
     folder: Path,
-    base: str | None = None,
+    base: str | Path | None = None,
     language: str | None = None,
     sentences: list[str] | None = None,
     timeout: float = 3600,
 ) -> SmokeReport:
-    """Smoke-test `folder` in a fresh interpreter; fill-mask `sentences` hold `{mask}` where the mask token goes."""
+    """Smoke-test `folder` in a fresh interpreter; fill-mask `sentences` hold `{mask}` where the mask token goes.
+
+    `base` (a folder, or a Hub id in the cache) is compared with; by default, the base convert recorded."""
     if not (folder / "config.json").exists():
         raise InvalidInputError(
             f"{folder} has no config.json", "run `hubgen convert` first, or pass a converted folder"
         )
-    base = local_base(base or read_conversion_metadata(folder).get("base_model"))
+    recorded = read_conversion_metadata(folder)
+    base = local_base(base, None) if base else local_base(recorded.get("base_model"), recorded.get("base_revision"))
     if sentences and any("{mask}" not in sentence for sentence in sentences):
         raise InvalidInputError(
             "every fill-mask sentence needs a {mask} placeholder", 'e.g. "Paris is the {mask} of France."'

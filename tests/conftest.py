@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from support.rendered import import_rendered
 
+pytest_plugins = ["support.hub"]  # the loopback Hub of the publish tests
+
 
 @pytest.fixture(scope="session")
 def rendered(tmp_path_factory):

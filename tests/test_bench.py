@@ -106,8 +106,9 @@ def test_worker_and_runner_agree_on_the_result_marker():
 
 
 @pytest.fixture(scope="module")
-def tiny_run():
-    """One real run of a tiny configuration: 4 fresh worker processes (GEMM, LSG core, SDPA core, LSG model)."""
+def tiny_run_log():
+    """One real run of a tiny configuration: 4 fresh worker processes (GEMM, LSG core, SDPA core, LSG model), and
+    what it reported while it ran: ("start", step) and ("done", line) in order."""
     plan = BenchPlan(
         core_lengths=(512,),
         lsg_extra_lengths=(),
@@ -123,7 +124,25 @@ def tiny_run():
         max_memory_bytes=2**30,
         threads=1,
     )  # fmt: skip
-    return runner.run_benchmark(plan)
+    log = []
+    results = runner.run_benchmark(
+        plan, lambda step: log.append(("start", step)), lambda line: log.append(("done", line))
+    )
+    return results, log
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tiny_run_log):
+    return tiny_run_log[0]
+
+
+def test_each_measurement_is_reported_as_soon_as_it_is_done(tiny_run_log):
+    results, log = tiny_run_log
+    assert [kind for kind, _ in log] == ["start", "done"] * 4  # each result before the next measurement starts
+    lines = [text for kind, text in log if kind == "done"]
+    assert lines[0].startswith("fp32 GEMM throughput: ") and lines[0].endswith("median"), lines[0]
+    assert lines[1:] == [measurement.line() for measurement in results.measurements]
+    assert lines[1].startswith(f"core: {REFERENCE_SETTING.label} at 512 tokens: best ") and "MiB" in lines[1]
 
 
 def test_the_memory_worker_returns_a_positive_peak(tiny_run):
@@ -162,3 +181,15 @@ def test_bench_help_shows_examples(capsys, monkeypatch):
 def test_bench_refuses_bad_lengths(capsys, monkeypatch):
     result = run_cli(["bench", "--lengths", "4k"], capsys, monkeypatch)
     assert result.code == 2 and "--lengths" in result.output
+
+
+def test_bench_prints_each_measurement_in_a_log(capsys, monkeypatch, tmp_path):
+    """Output that is not a terminal (a CI log): one line per result, not a silent run and a table at the end."""
+    args = ["bench", "--quick", "--sections", "core", "--lengths", "512", "--lsg-lengths", "", "--no-sdpa"]
+    args += ["--setting", "norm:128:128:4", "--repeats", "1", "--threads", "1", "--out", tmp_path]
+    result = run_cli(args, capsys, monkeypatch)
+    assert result.code == 0, result.output
+    lines = result.stderr.splitlines()
+    assert any(line.startswith("fp32 GEMM throughput: ") for line in lines), result.stderr
+    measured = [line for line in lines if line.startswith(f"core: {REFERENCE_SETTING.label} at 512 tokens: best ")]
+    assert len(measured) == 1, result.stderr

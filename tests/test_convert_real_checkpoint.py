@@ -69,11 +69,15 @@ def test_a_4000_token_input_runs(converted):
 
 
 def test_repository_folder_holds_what_loading_needs_and_nothing_else(converted):
-    names = sorted(path.name for path in converted.iterdir())
+    names = sorted(str(path.relative_to(converted)) for path in converted.rglob("*") if path.is_file())
     assert names == [
+        "1_Pooling/config.json",  # a sentence-transformers model: tests/test_sentence_transformers.py
         "config.json",
+        "config_sentence_transformers.json",
         "model.safetensors",
         "modeling_lsg_bert.py",
+        "modules.json",
+        "sentence_bert_config.json",
         "tokenizer.json",
         "tokenizer_config.json",
     ]

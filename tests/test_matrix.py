@@ -8,7 +8,14 @@ import pytest
 from support.cli import run_cli
 
 from hubgen.errors import InvalidInputError
-from hubgen.matrix import DEFAULT_MATRIX, fill_mask_questions, github_matrix, load_matrix, run_local_matrix
+from hubgen.matrix import (
+    DEFAULT_MATRIX,
+    LOCAL_USER,
+    fill_mask_questions,
+    github_matrix,
+    load_matrix,
+    run_local_matrix,
+)
 from hubgen.registry import MODEL_TYPES
 from hubgen.tiny import training_sentences
 
@@ -40,7 +47,8 @@ def test_cli_prints_the_github_matrix(capsys, monkeypatch):
 
 
 def test_the_whole_matrix_runs_locally_with_tiny_checkpoints(tmp_path):
-    """Every type: tiny base made here, converted, smoke-tested in a fresh process, pushed to a loopback Hub, and the
+    """Every type: tiny base made here and hosted on a loopback Hub, published from there by its repository id with
+    an empty HF_HOME (the headline command's path), converted, smoke-tested in a fresh process, pushed, and the
     LSG model answers the questions the tiny base learnt as the base does (fill-mask for encoders; for the
     encoder-decoders, which are denoisers, the sentence greedy generate() writes back)."""
     runs = run_local_matrix(load_matrix(), tmp_path)
@@ -49,6 +57,9 @@ def test_the_whole_matrix_runs_locally_with_tiny_checkpoints(tmp_path):
     assert sorted(run.entry.type for run in runs) == sorted(MODEL_TYPES)
     for run in runs:
         result, model_type = run.result, MODEL_TYPES[run.entry.type]
+        base = result.conversion.checkpoint
+        assert base.hub_id == f"{LOCAL_USER}/tiny-{run.entry.type}", base
+        assert base.directory.is_relative_to(tmp_path / "hf-home" / "hub"), base.directory  # fetched, not local
         assert result.push.changed and result.push.created and result.push.commit, run.entry.name
         assert result.smoke.ok, run.entry.name
         loaded = {check["name"] for check in result.smoke.checks}
@@ -60,6 +71,12 @@ def test_the_whole_matrix_runs_locally_with_tiny_checkpoints(tmp_path):
         if "AutoModelForSeq2SeqLM" in model_type.auto_map():
             assert result.smoke.summary, run.entry.name
         _assert_keeps_the_base_answers(run.entry.type, result.smoke.fill_mask, result.conversion.options)
+        # The gate on the base's task: must agree where the base's function is kept (else a difference is allowed).
+        (gate,) = [check for check in result.smoke.checks if check["name"].endswith("vs the base model")]
+        allowed = (
+            {"pass"} if result.conversion.options.mask_first_token else {"pass", "differs, as these settings allow"}
+        )
+        assert gate["status"] in allowed, gate
 
 
 def _assert_keeps_the_base_answers(type_name: str, rows: list[dict], options) -> None:

@@ -3,57 +3,22 @@
 from __future__ import annotations
 
 import json
-import logging
 from pathlib import Path
 
-import huggingface_hub
 import pytest
 from huggingface_hub import HfApi, snapshot_download
-from support.cli import run_cli
 from support.compat import run_isolated
+from support.hub import ALICE, BOB, commits, publish
 
 import hubgen.render
-from hubgen.local_hub import LocalHub, LocalUser
 from hubgen.tiny import make_tiny_checkpoint
 
-ALICE = "hf_alice_secret_token_1234567890"
-BOB = "hf_bob_secret_token_0987654321"
 EXPECTED_FILES = {"config.json", "model.safetensors", "modeling_lsg_bert.py", "README.md"}
-
-
-@pytest.fixture(scope="module")
-def hub(tmp_path_factory):
-    users = {ALICE: LocalUser("alice", orgs=("acme",)), BOB: LocalUser("bob")}
-    with LocalHub(tmp_path_factory.mktemp("hub"), tokens=users) as server:
-        yield server
 
 
 @pytest.fixture(scope="module")
 def tiny_bert(tmp_path_factory):
     return make_tiny_checkpoint("bert", tmp_path_factory.mktemp("base") / "tiny-bert")
-
-
-@pytest.fixture
-def hub_env(hub, tmp_path, monkeypatch):
-    """Point hubgen and the client at the local Hub, with no token unless a test gives one."""
-    monkeypatch.setenv("HF_ENDPOINT", hub.endpoint)
-    monkeypatch.setenv("HF_HUB_DISABLE_TELEMETRY", "1")
-    monkeypatch.delenv("HF_TOKEN", raising=False)
-    monkeypatch.setattr(huggingface_hub.constants, "HF_TOKEN_PATH", str(tmp_path / "no-token"))
-    monkeypatch.setattr(huggingface_hub.constants, "HF_STORED_TOKENS_PATH", str(tmp_path / "no-tokens"))
-    return hub
-
-
-def publish(args, capsys, monkeypatch, caplog):
-    with caplog.at_level(logging.DEBUG):
-        run = run_cli(["publish", *args, "--json"], capsys, monkeypatch)
-    for secret in (ALICE, BOB):
-        assert secret not in run.output and secret not in caplog.text, "a token was printed"
-    return run
-
-
-def commits(hub, repo_id, revision="main"):
-    return HfApi(endpoint=hub.endpoint, token=ALICE).list_repo_commits(repo_id, revision=revision)
 
 
 def test_publish_download_and_load_in_a_fresh_process(hub_env, tiny_bert, tmp_path, capsys, monkeypatch, caplog):

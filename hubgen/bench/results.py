@@ -47,6 +47,14 @@ class Measurement:
     def peak_mib(self) -> float | None:
         return None if not self.ok or self.peak_bytes is None else self.peak_bytes / MIB
 
+    def line(self) -> str:
+        """One line for a log, printed as soon as the measurement is done."""
+        where = f"{self.section}: {self.config} at {self.length:,} tokens"
+        if not self.ok:
+            return f"{where}: {self.status} ({self.reason})"
+        memory = f", peak {self.peak_mib:.1f} MiB" if self.peak_mib is not None else ""
+        return f"{where}: best {self.best:.3f} s, median {self.median:.3f} s{memory}"
+
 
 @dataclass
 class BenchResults:

@@ -195,7 +195,7 @@ def run_worker(job: dict, timeout: float, threads: int | None = None) -> dict:
 
 
 def _measure_series(
-    series: Series, plan: BenchPlan, progress: Progress, counter: Iterator[int], total: int
+    series: Series, plan: BenchPlan, progress: Progress, done_line: Progress, counter: Iterator[int], total: int
 ) -> list[Measurement]:
     done: list[Measurement] = []
     for length in series.lengths:
@@ -203,12 +203,19 @@ def _measure_series(
         reason = skip_reason(done, length, plan, series.exponent)
         if reason:
             done.append(series.measurement(plan, length, {"status": "skipped", "reason": reason}))
-            continue
-        progress(f"[{index}/{total}] {series.section}: {series.config} at {length:,} tokens")
-        job = {**series.job, "length": length, "warmup_length": series.warmup_length(length)}
-        result = run_worker(job, timeout=2 * plan.max_seconds + STARTUP_SECONDS, threads=plan.threads)
-        done.append(series.measurement(plan, length, result))
+        else:
+            progress(f"[{index}/{total}] {series.section}: {series.config} at {length:,} tokens")
+            job = {**series.job, "length": length, "warmup_length": series.warmup_length(length)}
+            result = run_worker(job, timeout=2 * plan.max_seconds + STARTUP_SECONDS, threads=plan.threads)
+            done.append(series.measurement(plan, length, result))
+        done_line(done[-1].line())
     return done
+
+
+def _gemm_line(gemm: dict) -> str:
+    if gemm.get("status") != "ok":
+        return f"fp32 GEMM throughput: {gemm.get('status')} ({gemm.get('reason', '')})"
+    return f"fp32 GEMM throughput: {gemm['gflops_best']:.1f} GFLOP/s best, {gemm['gflops_median']:.1f} median"
 
 
 def machine_info() -> dict:
@@ -251,10 +258,16 @@ def available_memory_bytes() -> int | None:
         return None
 
 
-def run_benchmark(plan: BenchPlan, progress: Progress | None = None) -> BenchResults:
-    """Measure everything the plan asks for; never raises for a configuration that fails, it reports it."""
+def run_benchmark(
+    plan: BenchPlan, progress: Progress | None = None, done_line: Progress | None = None
+) -> BenchResults:
+    """Measure everything the plan asks for; never raises for a configuration that fails, it reports it.
+
+    `progress` names each measurement as it starts, `done_line` gets one line of figures as each ends (a run takes
+    hours: its log must show what is known so far)."""
     plan.validate()
     progress = progress or (lambda message: None)
+    done_line = done_line or (lambda line: None)
     started = time.time()
     machine = machine_info()
     with tempfile.TemporaryDirectory(prefix="hubgen-bench-") as folder:
@@ -266,7 +279,10 @@ def run_benchmark(plan: BenchPlan, progress: Progress | None = None) -> BenchRes
         progress(f"[{next(counter)}/{total}] fp32 GEMM throughput ({plan.gemm_size}x{plan.gemm_size})")
         gemm_job = {"kind": "gemm", "size": plan.gemm_size, "repeats": GEMM_REPEATS, "seed": plan.seed}
         gemm = run_worker(gemm_job, timeout=plan.max_seconds + STARTUP_SECONDS, threads=plan.threads)
-        measurements = [m for entry in series for m in _measure_series(entry, plan, progress, counter, total)]
+        done_line(_gemm_line(gemm))
+        measurements = [
+            m for entry in series for m in _measure_series(entry, plan, progress, done_line, counter, total)
+        ]
     machine["torch_threads"] = gemm.get("torch_threads", machine["torch_threads"])  # what the workers used
     machine["load_average_end"] = _load_average()
     machine["wall_seconds"] = round(time.time() - started, 1)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
 from hubgen.errors import HubgenError
 from hubgen.lsg_options import SPARSITY_TYPES
@@ -40,27 +41,58 @@ def emit_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
 
 
+class StepReport:
+    """`report(step)` ends the current step of a long command and starts the next; `report.note(line)` prints a
+    result as soon as it is known (a benchmark's measurements, one by one)."""
+
+    def __init__(self, progress: Progress | None, enabled: bool = True):
+        self._progress = progress
+        self._enabled = enabled
+        self._current: tuple[str, float, TaskID | None] | None = None
+
+    def __call__(self, step: str) -> None:
+        self.end()
+        if self._enabled:
+            task = self._progress.add_task(step, total=None) if self._progress else None
+            self._current = (step, time.perf_counter(), task)
+
+    def note(self, line: str) -> None:
+        if self._enabled:
+            (self._progress.console if self._progress else err_console).print(line, highlight=False, soft_wrap=True)
+
+    def end(self, outcome: str = "") -> None:
+        if self._current is None:
+            return
+        step, started, task = self._current
+        self._current = None
+        if self._progress is not None:
+            self._progress.update(task, completed=1, total=1)
+        else:
+            seconds = time.perf_counter() - started
+            err_console.print(f"{step} ({outcome}{seconds:.1f} s)", highlight=False, soft_wrap=True, markup=False)
+
+
 @contextmanager
-def steps(enabled: bool = True) -> Iterator:
-    """A spinner that names the current step of a long command; `report(step)` moves it on.
+def steps(enabled: bool = True) -> Iterator[StepReport]:
+    """Name each step of a long command while it runs: a spinner in a terminal; elsewhere (CI logs, pipes), where a
+    live display shows nothing, one plain line per step, with its duration, when it ends.
 
     Disabled for `--json`, whose stdout must stay machine-readable.
     """
-    if not enabled:
-        yield lambda step: None
+    if not enabled or not err_console.is_terminal:
+        report = StepReport(None, enabled)
+        try:
+            yield report
+        except BaseException:
+            report.end("failed after ")
+            raise
+        report.end()
         return
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
     with Progress(*columns, console=err_console, transient=True) as progress:
-        state = {"task": None}
-
-        def report(step: str) -> None:
-            if state["task"] is not None:
-                progress.update(state["task"], completed=1, total=1)
-            state["task"] = progress.add_task(step, total=None)
-
+        report = StepReport(progress)
         yield report
-        if state["task"] is not None:
-            progress.update(state["task"], completed=1, total=1)
+        report.end()
 
 
 # --- options shared by convert and publish -------------------------------------------------------------------------
@@ -107,6 +139,13 @@ KeepFirstGlobalToken = Annotated[
 ]
 ResizeLsg = Annotated[
     bool, typer.Option(help="LSG input: only resize positions and refresh the code (the default for LSG inputs).")
+]
+BaseModel = Annotated[
+    str | None,
+    typer.Option(
+        help="For a local base folder: its model's Hub id (ORG/NAME), named by the card, the reproduce command and "
+        "the default repository name. Without it nothing published says where the base came from.",
+    ),
 ]
 Seed = Annotated[int, typer.Option(help="Seed of every random initialisation (new heads, random global tokens).")]
 Dtype = Annotated[str, typer.Option(help="Weights dtype: auto (as the base), float32, float16 or bfloat16.")]

@@ -139,7 +139,7 @@ def bench_command(
     from hubgen.bench.targets import evaluate_targets
 
     with steps(not json_output) as report:
-        results = run_benchmark(plan, report)
+        results = run_benchmark(plan, report, report.note)
         report("writing the table, CSV, JSON and chart")
         targets = evaluate_targets(results)
         paths = write_outputs(results, targets, out)

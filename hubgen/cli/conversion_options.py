@@ -15,6 +15,7 @@ from typing import Any
 
 from hubgen.cli._common import (
     Architecture,
+    BaseModel,
     BlockSize,
     Dtype,
     GlobalPositionalStride,
@@ -60,6 +61,7 @@ def _shared_options(
     seed: Seed = 123,
     dtype: Dtype = "auto",
     token: Token = None,
+    base_model: BaseModel = None,
 ) -> None:
     """Never called: its parameters are the shared options."""
 

@@ -44,7 +44,8 @@ def matrix_command(
                 if agreement
                 else (run.result.smoke.summary or "")
             )
-            table.add_row(run.entry.name, "[green]published[/green]", f"{len(checks)} passed", detail)
+            passed = sum(check.get("status", "pass") == "pass" for check in checks)
+            table.add_row(run.entry.name, "[green]published[/green]", f"{passed} of {len(checks)} passed", detail)
         else:
             table.add_row(run.entry.name, "[red]FAILED[/red]", "", run.error)
     console.print(table)

@@ -64,7 +64,7 @@ def markdown_summary(title: str, smoke: SmokeReport | None, outcome: str) -> str
     lines = [f"### {title}", "", outcome, ""]
     if smoke is not None:
         lines += ["| smoke test | result |", "| --- | --- |"]
-        lines += [f"| {c['name']} | {'pass' if c['ok'] else 'FAIL'}: {c['detail']} |" for c in smoke.checks]
+        lines += [f"| {c['name']} | {SmokeReport.status(c)}: {c['detail']} |" for c in smoke.checks]
         if smoke.agreement:
             lines += ["", f"Fill-mask top-1 agreement with the base model: {smoke.agreement[0]}/{smoke.agreement[1]}"]
     return "\n".join(lines) + "\n\n"

@@ -21,7 +21,8 @@ def print_report(report: SmokeReport) -> None:
     table.add_column("result")
     table.add_column("detail", overflow="fold")
     for check in report.checks:
-        status = "[green]pass[/green]" if check["ok"] else "[red]FAIL[/red]"
+        status = SmokeReport.status(check)
+        status = {"pass": "[green]pass[/green]", "FAIL": "[red]FAIL[/red]"}.get(status, f"[yellow]{status}[/yellow]")
         table.add_row(check["name"], status, str(check["detail"]))
     console.print(table)
     if report.fill_mask:
@@ -43,7 +44,9 @@ def smoke_command(
     folder: Folder,
     base: Annotated[
         str | None,
-        typer.Option(help="Base checkpoint to compare fill-mask predictions with (default: the one converted)."),
+        typer.Option(
+            help="Base checkpoint (folder or cached Hub id) whose task is compared (default: the one converted)."
+        ),
     ] = None,
     language: Annotated[
         str | None, typer.Option(help="Language of the built-in fill-mask sentences: en or fr.")
@@ -53,8 +56,9 @@ def smoke_command(
     ] = None,
     json_output: Json = False,
 ) -> None:
-    """Load every declared Auto class in a fresh process, run fill-mask, classification near the maximum length and,
-    for encoder-decoders, generate(); exits non-zero if anything fails."""
+    """In a fresh process: load and run every declared Auto class, compare the base model's own task (fill-mask,
+    classification, question answering, sentence embeddings, generation) with the base on short inputs, and run near
+    the maximum length; exits non-zero if anything fails."""
     with steps(not json_output) as report:
         report("running the smoke tests in a fresh process")
         result = run_smoke(folder, base, language, sentence)
