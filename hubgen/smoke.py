@@ -14,6 +14,7 @@ from typing import Any
 
 from huggingface_hub import snapshot_download
 
+from hubgen.checkpoint import check_lsg_folder
 from hubgen.convert import read_conversion_metadata
 from hubgen.errors import InvalidInputError, SmokeTestError
 from hubgen.fresh_process import run_script
@@ -63,10 +64,7 @@ def run_smoke(
     timeout: float = 3600,
 ) -> SmokeReport:
     """Smoke-test `folder` in a fresh interpreter; fill-mask `sentences` hold `{mask}` where the mask token goes."""
-    if not (folder / "config.json").exists():
-        raise InvalidInputError(
-            f"{folder} has no config.json", "run `hubgen convert` first, or pass a converted folder"
-        )
+    check_lsg_folder(folder)
     base = local_base(base or read_conversion_metadata(folder).get("base_model"))
     if sentences and any("{mask}" not in sentence for sentence in sentences):
         raise InvalidInputError(

@@ -6,11 +6,11 @@ import json
 import logging
 from pathlib import Path
 
-import huggingface_hub
 import pytest
 from huggingface_hub import HfApi, snapshot_download
 from support.cli import run_cli
 from support.compat import run_isolated
+from support.hub_env import use_hub
 
 import hubgen.render
 from hubgen.local_hub import LocalHub, LocalUser
@@ -36,11 +36,7 @@ def tiny_bert(tmp_path_factory):
 @pytest.fixture
 def hub_env(hub, tmp_path, monkeypatch):
     """Point hubgen and the client at the local Hub, with no token unless a test gives one."""
-    monkeypatch.setenv("HF_ENDPOINT", hub.endpoint)
-    monkeypatch.setenv("HF_HUB_DISABLE_TELEMETRY", "1")
-    monkeypatch.delenv("HF_TOKEN", raising=False)
-    monkeypatch.setattr(huggingface_hub.constants, "HF_TOKEN_PATH", str(tmp_path / "no-token"))
-    monkeypatch.setattr(huggingface_hub.constants, "HF_STORED_TOKENS_PATH", str(tmp_path / "no-tokens"))
+    use_hub(hub.endpoint, tmp_path, monkeypatch)
     return hub
 
 
