@@ -29,7 +29,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from hubgen.errors import OutputError
+from hubgen.errors import InvalidInputError, OutputError
 
 MARK = ".hubgen-staging-"
 
@@ -45,11 +45,11 @@ _SIGNALS = {signal.SIGINT, signal.SIGTERM}
 def check_target(target: Path) -> None:
     """Refuse up front a target that is a file or a folder with something in it (stale staging folders aside)."""
     if target.is_symlink() and not target.exists():
-        raise OutputError(f"output folder {target} is a broken link", "choose a new folder")
+        raise InvalidInputError(f"output folder {target} is a broken link", "choose a new folder")
     if target.exists() and not target.is_dir():
-        raise OutputError(f"output folder {target} is a file", "choose a new folder name")
+        raise InvalidInputError(f"output folder {target} is a file", "choose a new folder name")
     if target.is_dir() and _contents(target):
-        raise OutputError(f"output folder {target} is not empty", "choose a new folder or remove this one")
+        raise InvalidInputError(f"output folder {target} is not empty", "choose a new folder or remove this one")
 
 
 @contextmanager
