@@ -215,13 +215,11 @@ def _create(client: HfApi, repo_id: str, private: bool) -> bool:
 
 
 def _refs(client: HfApi, repo_id: str) -> dict[str, str]:
-    """Branch names and pull-request refs, each with the commit it points at."""
+    """Branches by name, tags and pull requests by full ref (`refs/pr/1`), each with the commit it points at."""
     refs = client.list_repo_refs(repo_id, include_pull_requests=True)
-    return {ref.name if ref in refs.branches else ref.ref: ref.target_commit for ref in _all_refs(refs)}
-
-
-def _all_refs(refs) -> list:
-    return [*refs.branches, *refs.tags, *(refs.pull_requests or ())]
+    found = {ref.name: ref.target_commit for ref in refs.branches}
+    found.update({ref.ref: ref.target_commit for ref in [*refs.tags, *(refs.pull_requests or ())]})
+    return found
 
 
 def _after_failed_upload(
@@ -274,15 +272,17 @@ def _digests(path: Path) -> tuple[str, str]:
 
 def _clean_up(client: HfApi, repo_id: str) -> str:
     """Delete the repository this push created if it holds nothing but the Hub's initial commit; say what was done."""
-    refs = client.list_repo_refs(repo_id, include_pull_requests=True)
+    refs = _refs(client, repo_id)
     commits = client.list_repo_commits(repo_id)
     root = commits[-1].commit_id
     others = [commit for commit in commits if commit.commit_id != root]
-    if not others and not refs.pull_requests and all(ref.target_commit == root for ref in _all_refs(refs)):
+    if not others and set(refs.values()) == {root}:
         client.delete_repo(repo_id, missing_ok=True)
         return f"nothing was committed, and {repo_id}, which this run had created, was deleted again"
     made = (
-        f"{len(others)} commit(s) by others, the latest {others[0].title!r}" if others else "pull requests by others"
+        f"{len(others)} commit(s) by others, the latest {others[0].title!r}"
+        if others
+        else "branches, tags or pull requests by others"
     )
     return (
         f"nothing of this run was committed; {repo_id}, which this run had created, was left as it is: it holds {made}"
