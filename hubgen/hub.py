@@ -173,6 +173,8 @@ def failure(error: Exception, action: str, state: str = "") -> HubAccessError:
     what was being done, and `state`, what is on the Hub now."""
     where = shown_endpoint()
     tail = f"; {state}" if state else ""
+    while not isinstance(error, HfHubHTTPError) and isinstance(error.__cause__, Exception):
+        error = error.__cause__  # the client wraps a failed LFS upload in a RuntimeError naming the file
     if not isinstance(error, HfHubHTTPError) or _status(error) is None:
         return HubAccessError(
             f"the connection to {where} failed while {action} ({_reason(error)}){tail}",

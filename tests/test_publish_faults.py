@@ -83,6 +83,16 @@ def test_a_server_error_on_the_first_commit_deletes_the_repository_it_created(
     assert not api(hub).repo_exists("alice/server-error")
 
 
+def test_a_refused_upload_names_the_status_not_the_connection(hub, tiny_bert, tmp_path, capsys, monkeypatch):
+    """The client wraps a failed LFS upload in a RuntimeError; the status code underneath is what the user needs."""
+    with FaultProxy(hub.endpoint, [Fault("PUT", r"^/_local_hub/lfs-upload/", "status", status=403)]) as proxy:
+        run = publish_through(proxy, tiny_bert, "alice/refused-upload", tmp_path, capsys, monkeypatch)
+    line = error_line(run)
+    assert run.code == 1 and "answered HTTP 403 while uploading to alice/refused-upload" in line, line
+    assert "connection" not in line and "was deleted again" in line
+    assert not api(hub).repo_exists("alice/refused-upload")
+
+
 def test_a_lost_commit_answer_on_an_existing_repository_is_reported_as_landed(
     hub, tiny_bert, tmp_path, capsys, monkeypatch
 ):
