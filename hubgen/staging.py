@@ -106,17 +106,20 @@ def _staging_prefix(target: Path, inside: bool) -> Path:
 
 
 def _make_parents(target: Path, absolute: Path) -> list[Path]:
-    """Create the missing parents of `target`, returning them deepest first (to remove them on failure)."""
-    missing = [parent for parent in absolute.parents if not parent.exists()]
-    for parent in reversed(missing):
+    """Create the missing parents of `target`; the ones made here, deepest first (to remove them on failure)."""
+    created: list[Path] = []
+    for parent in reversed(absolute.parents):
+        if parent.exists():
+            continue
         try:
             parent.mkdir()
         except FileExistsError:
-            continue
+            continue  # made by someone else meanwhile: not ours to remove
         except OSError as error:
-            _remove_empty([p for p in missing if p.exists()])
+            _remove_empty(created[::-1])
             raise _cannot_create(target, error) from None
-    return missing
+        created.append(parent)
+    return created[::-1]
 
 
 def _create_staging(target: Path, absolute: Path, inside: bool, created: list[Path]) -> tuple[Path, int]:
