@@ -14,6 +14,7 @@ from typing import Any
 from huggingface_hub import HfApi
 from huggingface_hub.errors import GatedRepoError, HFValidationError, RepositoryNotFoundError, RevisionNotFoundError
 from huggingface_hub.utils import validate_repo_id
+from safetensors import SafetensorError, safe_open
 
 from hubgen.errors import HubAccessError, InvalidInputError
 from hubgen.hub import endpoint
@@ -23,6 +24,23 @@ from hubgen.sentence_transformers import MODULES_FILE
 
 # What a conversion reads: configuration, weights, tokenizer and the card (for license and language).
 _WANTED_SUFFIXES = (".json", ".txt", ".model", ".safetensors", ".md")
+# The JSON files transformers reads while loading a checkpoint; a truncated one is the user's to fix.
+_JSON_FILES = (
+    "config.json",
+    "tokenizer_config.json",
+    "tokenizer.json",
+    "special_tokens_map.json",
+    "added_tokens.json",
+    "generation_config.json",
+    "model.safetensors.index.json",
+    "pytorch_model.bin.index.json",
+)
+_WEIGHT_FILES = (
+    "model.safetensors",
+    "model.safetensors.index.json",
+    "pytorch_model.bin",
+    "pytorch_model.bin.index.json",
+)
 
 
 @dataclass(frozen=True)
@@ -42,8 +60,16 @@ class BaseCheckpoint:
         return int(self.config["max_position_embeddings"]) - self.model_type.config_position_offset
 
     def tokenizer_class(self) -> str:
-        path = self.directory / "tokenizer_config.json"
-        return json.loads(path.read_text()).get("tokenizer_class", "") if path.exists() else ""
+        return str(_tokenizer_config(self.directory).get("tokenizer_class") or "")
+
+    def own_code(self) -> list[str]:
+        """The base's own code files its configurations name (`auto_map`), LSG modeling files aside: hubgen never
+        runs them, and the converted repository does not carry them."""
+        lsg_modules = {entry.module_name + ".py" for entry in MODEL_TYPES.values()}
+        files = _code_files(self.config.get("auto_map")) + _code_files(
+            _tokenizer_config(self.directory).get("auto_map")
+        )
+        return sorted(set(files) - lsg_modules)
 
 
 def open_checkpoint(
@@ -62,7 +88,9 @@ def open_checkpoint(
     config_path = directory / "config.json"
     if not config_path.exists():
         raise InvalidInputError(f"{reference} has no config.json", "pass a model folder or a model repository id")
-    config = json.loads(config_path.read_text())
+    for name in _JSON_FILES:
+        read_json(directory / name, reference)
+    config = read_json(config_path, reference)
     model_type, is_lsg = _recognise(config, directory)
     checkpoint = BaseCheckpoint(reference, directory, config, model_type, is_lsg, resolved, hub_id)
     if config.get("position_embedding_type", "absolute") != "absolute":
@@ -70,7 +98,83 @@ def open_checkpoint(
             f"{reference} uses position_embedding_type={config['position_embedding_type']!r}",
             "LSG attention needs absolute position embeddings; pick a checkpoint trained with them",
         )
+    _check_length_key(checkpoint)
+    _check_weights(checkpoint)
     return checkpoint
+
+
+def check_lsg_folder(folder: Path) -> None:
+    """Refuse a folder that holds no LSG model: smoke tests and cards are for what `hubgen convert` wrote."""
+    if not (folder / "config.json").is_file():
+        raise InvalidInputError(
+            f"{folder} has no config.json", "run `hubgen convert` first, or pass a converted folder"
+        )
+    config = read_json(folder / "config.json", str(folder))
+    try:
+        is_lsg = _recognise(config, folder)[1]
+    except InvalidInputError:
+        is_lsg = False
+    if not is_lsg:
+        raise InvalidInputError(
+            f"{folder} is not a converted LSG model (model type {config.get('model_type')!r})",
+            f"convert it first: `hubgen convert {folder} --max-len 4096 --out DIR`, then test DIR",
+        )
+
+
+def read_json(path: Path, reference: str) -> dict[str, Any]:
+    """A checkpoint's JSON file ({} if absent), or one line naming the file and where it breaks."""
+    if not path.exists():
+        return {}
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as error:
+        raise InvalidInputError(
+            f"{path.name} of {reference} is not valid JSON ({error})",
+            "the file is damaged or truncated: download the checkpoint again or fix the file",
+        ) from None
+    if not isinstance(value, dict):
+        raise InvalidInputError(f"{path.name} of {reference} is not a JSON object", "fix or replace the file")
+    return value
+
+
+def _check_length_key(checkpoint: BaseCheckpoint) -> None:
+    value = checkpoint.config.get("max_position_embeddings")
+    whole = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+    if isinstance(value, bool) or not whole or value <= checkpoint.model_type.config_position_offset:
+        raise InvalidInputError(
+            f"config.json of {checkpoint.reference} has max_position_embeddings={value!r}, not a positive whole number",
+            "fix config.json: it is the length of the base's position table (512 for BERT-like models)",
+        )
+
+
+def _check_weights(checkpoint: BaseCheckpoint) -> None:
+    """Weights present and safetensors headers readable: a damaged file is named before anything is loaded."""
+    directory, reference = checkpoint.directory, checkpoint.reference
+    if not any((directory / name).exists() for name in _WEIGHT_FILES):
+        raise InvalidInputError(
+            f"{reference} has a config.json but no weights (model.safetensors or pytorch_model.bin)",
+            "pass the complete checkpoint folder, weights included",
+        )
+    for path in sorted(directory.glob("*.safetensors")):
+        try:
+            with safe_open(str(path), framework="pt"):
+                pass
+        except (SafetensorError, OSError) as error:
+            raise InvalidInputError(
+                f"{path.name} of {reference} is not a readable safetensors file ({error})",
+                "the file is damaged or truncated: download the checkpoint again",
+            ) from None
+
+
+def _tokenizer_config(directory: Path) -> dict[str, Any]:
+    return read_json(directory / "tokenizer_config.json", str(directory))
+
+
+def _code_files(auto_map: Any) -> list[str]:
+    """Files an `auto_map` points at: "module.Class" strings, lists of them (tokenizers), "repo--module.Class"."""
+    values = auto_map.values() if isinstance(auto_map, dict) else []
+    targets = [item for value in values for item in (value if isinstance(value, list) else [value]) if item]
+    return sorted({str(target).split("--")[-1].split(".")[0] + ".py" for target in targets})
 
 
 def _download(repo_id: str, token, revision) -> tuple[Path, str | None]:
@@ -126,10 +230,7 @@ def _recognise(config: dict[str, Any], directory: Path) -> tuple[ModelType, bool
             return by_module[module], True
     if model_type.startswith("lsg-") and model_type[4:] in MODEL_TYPES:
         return MODEL_TYPES[model_type[4:]], True
-    tokenizer_config = directory / "tokenizer_config.json"
-    tokenizer_class = (
-        json.loads(tokenizer_config.read_text()).get("tokenizer_class", "") if tokenizer_config.exists() else ""
-    )
+    tokenizer_class = str(_tokenizer_config(directory).get("tokenizer_class") or "")
     for entry in MODEL_TYPES.values():
         if entry.recognises(model_type, tokenizer_class):
             return entry, False

@@ -2,25 +2,26 @@
 
 The base weights are loaded once, by transformers itself, into the rendered LSG class (so sharded checkpoints,
 dtypes, legacy key names and head changes are handled by the library); only the position and global tables are then
-edited in place, so a large model never needs a second copy of its weights. Everything is written to a temporary
-folder that replaces the output folder only when the conversion has succeeded.
+edited in place, so a large model never needs a second copy of its weights. Everything is written to a staging
+folder that becomes the output folder only when the conversion has succeeded (`hubgen.staging`).
 """
 
 from __future__ import annotations
 
 import json
+import pickle
 import shlex
 import shutil
-import tempfile
 from collections.abc import Callable
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import torch
 import transformers
+from safetensors import SafetensorError
 from torch import nn
 
 from hubgen import __version__, sentence_transformers
@@ -32,6 +33,8 @@ from hubgen.lsg_options import LSGOptions
 from hubgen.provenance import published_base
 from hubgen.registry import Head, ModelType
 from hubgen.render import import_modeling_file, write_modeling_file
+from hubgen.sizes import check_position_memory
+from hubgen.staging import check_target, staged_folder
 
 DTYPES = {"auto": "auto", "float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
@@ -68,10 +71,15 @@ class ConversionResult:
     options: LSGOptions
     new_weights: tuple[str, ...]
     global_init: str
+    warnings: tuple[str, ...] = ()
 
     @property
     def model_type(self) -> ModelType:
         return self.checkpoint.model_type
+
+
+# What `plan_conversion` settles before anything is written.
+Plan = tuple[BaseCheckpoint, Head, LSGOptions]
 
 
 def conversion_command(
@@ -109,14 +117,7 @@ def conversion_command(
     return shlex.join(parts + list(tail))
 
 
-def check_output_folder(output: Path) -> None:
-    if output.exists() and (not output.is_dir() or any(output.iterdir())):
-        raise InvalidInputError(f"output folder {output} is not empty", "choose a new folder or remove this one")
-
-
-def plan_conversion(
-    request: ConversionRequest, checkpoint: BaseCheckpoint | None = None
-) -> tuple[BaseCheckpoint, Head, LSGOptions]:
+def plan_conversion(request: ConversionRequest, checkpoint: BaseCheckpoint | None = None) -> Plan:
     """Every check that can fail, before anything is written: the base, its tokenizer, the head, the options and the
     length. A `checkpoint` already opened (by publish, which checks it before the Hub) is not fetched again."""
     if request.dtype not in DTYPES:
@@ -130,6 +131,7 @@ def plan_conversion(
     checkpoint = checkpoint or open_checkpoint(
         request.base, token=request.token, revision=request.revision, base_model=request.base_model
     )
+    _check_tokenizer_class(checkpoint)
     _load_tokenizer(checkpoint)
     if sentence_transformers.is_sentence_transformer(checkpoint.directory):
         sentence_transformers.check_layout(checkpoint.directory, request.base)
@@ -138,6 +140,7 @@ def plan_conversion(
     options = base_options.updated(**request.lsg_overrides)
     options.validate()
     options.check_length(request.max_length, checkpoint.text_length, upgrade=checkpoint.is_lsg)
+    check_position_memory(checkpoint, request.max_length, request.dtype)
     return checkpoint, head, options
 
 
@@ -146,30 +149,33 @@ def convert(
     report: Callable[[str], None] = lambda step: None,
     checkpoint: BaseCheckpoint | None = None,
 ) -> ConversionResult:
-    check_output_folder(request.output)
+    """Convert into `request.output`, which appears complete or not at all (see `hubgen.staging`)."""
+    check_target(request.output)
     report("checking the base checkpoint")
-    checkpoint, head, options = plan_conversion(request, checkpoint)
-    request.output.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{request.output.name}-", dir=request.output.parent))
-    try:
-        report("rendering the modeling file")
-        module = _import_rendered(checkpoint.model_type, staging)
-        report("loading the base weights")
-        tokenizer = _load_tokenizer(checkpoint)
-        options = _fit_to_tokenizer(options, request, tokenizer)
-        model, new_weights = _load(module, checkpoint, head, options, request)
-        report("growing position embeddings and initialising global tokens")
-        _grow_position_tables(model, checkpoint, request.max_length)
-        global_init = _initialise_global_tokens(model, checkpoint, tokenizer, request)
-        report("writing the repository")
-        _save(model, tokenizer, checkpoint, request, new_weights, staging)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    if request.output.exists():
-        request.output.rmdir()
-    staging.rename(request.output)
-    return ConversionResult(request.output, checkpoint, head, options, new_weights, global_init)
+    plan = plan_conversion(request, checkpoint)
+    with staged_folder(request.output) as staging:
+        result = convert_into(staging, request, plan, report)
+    return replace(result, output=request.output)
+
+
+def convert_into(
+    folder: Path, request: ConversionRequest, plan: Plan, report: Callable[[str], None] = lambda step: None
+) -> ConversionResult:
+    """Write the converted repository into an empty `folder` (a staging folder: nothing here cleans up)."""
+    checkpoint, head, options = plan
+    report("rendering the modeling file")
+    module = _import_rendered(checkpoint.model_type, folder)
+    report("loading the base weights")
+    tokenizer = _load_tokenizer(checkpoint)
+    options = _fit_to_tokenizer(options, request, tokenizer, _first_token_id(tokenizer, checkpoint))
+    model, new_weights, has_global_table = _load(module, checkpoint, head, options, request)
+    report("growing position embeddings and initialising global tokens")
+    _grow_position_tables(model, checkpoint, request.max_length)
+    global_init = _initialise_global_tokens(model, checkpoint, tokenizer, request, has_global_table)
+    report("writing the repository")
+    _save(model, tokenizer, checkpoint, request, new_weights, folder)
+    warnings = _own_code_warnings(checkpoint, tokenizer)
+    return ConversionResult(folder, checkpoint, head, options, new_weights, global_init, warnings)
 
 
 def _choose_head(checkpoint: BaseCheckpoint, architecture: str | None) -> Head:
@@ -195,25 +201,68 @@ def _load_tokenizer(checkpoint: BaseCheckpoint):
     (every word `[UNK]`), and the smoke tests, which give the base the same tokenizer, would pass."""
     model_type = checkpoint.model_type
     library_config = transformers.AutoConfig.for_model(model_type.library_model_type or model_type.name)
-    problem = "no vocabulary"
     try:
         with _quiet_transformers():
             tokenizer = transformers.AutoTokenizer.from_pretrained(checkpoint.directory, config=library_config)
-    except Exception as error:  # noqa: BLE001 - missing and broken files come as many types
-        tokenizer, problem = None, f"{type(error).__name__}: {str(error).strip().splitlines()[0]}"
-    if tokenizer is None or len(tokenizer.get_vocab()) <= len(set(tokenizer.all_special_ids)):
+    except Exception as error:  # noqa: BLE001 - tokenizers reports damaged files as bare Exceptions
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise InvalidInputError(
-            f"{checkpoint.reference} has no loadable tokenizer ({problem})",
+            f"the tokenizer of {checkpoint.reference} does not load ({reason})",
+            "its tokenizer files are damaged or incomplete: download the checkpoint again",
+        ) from None
+    if len(tokenizer.get_vocab()) <= len(set(tokenizer.all_special_ids)):
+        raise InvalidInputError(
+            f"{checkpoint.reference} has no loadable tokenizer (no vocabulary)",
             "add the base model's tokenizer files (tokenizer.json, or its vocabulary files) next to config.json",
         )
     return tokenizer
 
 
-def _fit_to_tokenizer(options: LSGOptions, request: ConversionRequest, tokenizer) -> LSGOptions:
+def _check_tokenizer_class(checkpoint: BaseCheckpoint) -> None:
+    """A tokenizer class that only the base's own code defines cannot be carried over: hubgen never runs that code,
+    and the class name alone would make the published tokenizer fail to load."""
+    name = checkpoint.tokenizer_class()
+    if name and checkpoint.own_code() and not hasattr(transformers, name.removesuffix("Fast")):
+        raise InvalidInputError(
+            f"the tokenizer of {checkpoint.reference} is {name}, a class only the checkpoint's own code defines "
+            f"({', '.join(checkpoint.own_code())}), which hubgen never runs",
+            "use a checkpoint whose tokenizer is a transformers class",
+        )
+
+
+def _own_code_warnings(checkpoint: BaseCheckpoint, tokenizer) -> tuple[str, ...]:
+    files = checkpoint.own_code()
+    if not files:
+        return ()
+    warning = (
+        f"{checkpoint.reference} names its own code ({', '.join(files)}) in auto_map; hubgen never runs it and the "
+        f"converted repository leaves it out (tokenizer: transformers' {type(tokenizer).__name__})"
+    )
+    return (warning,)
+
+
+def _first_token_id(tokenizer, checkpoint: BaseCheckpoint) -> int:
+    ids = tokenizer("a")["input_ids"]
+    if not ids:
+        raise InvalidInputError(
+            f"the tokenizer of {checkpoint.reference} turns the text 'a' into no tokens",
+            "its vocabulary is damaged or incomplete: download the checkpoint again",
+        )
+    return ids[0]
+
+
+def _token_row(words: torch.Tensor, token_id: int | None, role: str, checkpoint: BaseCheckpoint, hint: str):
+    """The embedding row of a token the global tokens start from; one line when the weights have no such row."""
+    if token_id is None or not 0 <= token_id < words.shape[0]:
+        where = "no id" if token_id is None else f"id {token_id}, outside the model's {words.shape[0]} embeddings"
+        raise InvalidInputError(f"the tokenizer of {checkpoint.reference} gives the {role} {where}", hint)
+    return words[token_id]
+
+
+def _fit_to_tokenizer(options: LSGOptions, request: ConversionRequest, tokenizer, first: int) -> LSGOptions:
     """Masking the first token is only lossless when every input starts with the same special token."""
     if "mask_first_token" in request.lsg_overrides and request.lsg_overrides["mask_first_token"] is not None:
         return options
-    first = tokenizer("a")["input_ids"][0]
     if first in tokenizer.all_special_ids:
         return options
     return options.updated(mask_first_token=False)
@@ -249,12 +298,25 @@ def _load(module, checkpoint: BaseCheckpoint, head: Head, options: LSGOptions, r
     config.auto_map = model_type.auto_map()
     torch.manual_seed(request.seed)
     model_class = getattr(module, model_type.class_name(head))
-    with _quiet_transformers():
-        model, info = model_class.from_pretrained(
-            checkpoint.directory, config=config, dtype=DTYPES[request.dtype], output_loading_info=True
-        )
+    try:
+        with _quiet_transformers():
+            model, info = model_class.from_pretrained(
+                checkpoint.directory, config=config, dtype=DTYPES[request.dtype], output_loading_info=True
+            )
+    except pickle.UnpicklingError:
+        raise InvalidInputError(
+            f"the weights of {checkpoint.reference} hold pickled Python objects besides tensors, which hubgen "
+            "refuses to load (they could run code)",
+            "use a checkpoint that ships model.safetensors, or convert the weights with a tool you trust",
+        ) from None
+    except (SafetensorError, OSError) as error:
+        raise InvalidInputError(
+            f"the weights of {checkpoint.reference} do not load ({str(error).strip().splitlines()[0]})",
+            "the files are damaged or incomplete: download the checkpoint again",
+        ) from None
     new_weights = tuple(sorted(key for key in info["missing_keys"] if "global_embeddings" not in key))
-    return model.eval(), new_weights
+    has_global_table = len(new_weights) == len(info["missing_keys"])
+    return model.eval(), new_weights, has_global_table
 
 
 def _named_modules(model: nn.Module, suffixes: tuple[str, ...]) -> list[nn.Module]:
@@ -273,19 +335,25 @@ def _grow_position_tables(model: nn.Module, checkpoint: BaseCheckpoint, max_leng
     model.config.max_position_embeddings = max_length + model_type.config_position_offset
 
 
-def _initialise_global_tokens(model, checkpoint: BaseCheckpoint, tokenizer, request: ConversionRequest) -> str:
-    """Fill the global table per section 5; returns a short description for the summary and the card."""
+def _initialise_global_tokens(
+    model, checkpoint: BaseCheckpoint, tokenizer, request: ConversionRequest, has_global_table: bool
+) -> str:
+    """Fill the global table per section 5; returns a short description for the summary and the card.
+
+    An LSG checkpoint whose weights lack the global table (a config that only claims LSG) gets a new one, and the
+    description says so."""
     (global_table,) = _named_modules(model, ("global_embeddings",))
     reinitialise = request.random_global_init or request.keep_first_global_token
-    if checkpoint.is_lsg and not reinitialise:
+    kept = checkpoint.is_lsg and has_global_table
+    if kept and not reinitialise:
         return "kept from the LSG checkpoint"
     offset = checkpoint.model_type.position_offset
     (positions,) = _named_modules(model, ("position_embeddings", "embed_positions"))[:1]
     # Rows of the base's own table (the grown table repeats them); an LSG base's table is used as it is.
     original = positions.weight.data[offset : offset + checkpoint.text_length]
     words = model.get_input_embeddings().weight.data
-    first = words[tokenizer("a")["input_ids"][0]]
-    mask_id = tokenizer.mask_token_id if tokenizer.mask_token_id is not None else tokenizer.unk_token_id
+    mismatch = "the tokenizer files do not match the weights: use the tokenizer the base was trained with"
+    first = _token_row(words, _first_token_id(tokenizer, checkpoint), "first token of a text", checkpoint, mismatch)
     token_types = _named_modules(model, ("token_type_embeddings",))
     token_type = token_types[0].weight.data[0] if token_types else None
     generator = torch.Generator().manual_seed(request.seed)
@@ -294,12 +362,16 @@ def _initialise_global_tokens(model, checkpoint: BaseCheckpoint, tokenizer, requ
         table = random_global_table(original, words, first, token_type, stride, generator)
         description = "random (Gaussian fitted to the word embeddings), row 0 the first token's input embedding"
     else:
-        table = positional_global_table(original, first, words[mask_id], token_type, stride, generator)
+        mask_id = tokenizer.mask_token_id if tokenizer.mask_token_id is not None else tokenizer.unk_token_id
+        mask = _token_row(words, mask_id, "mask token", checkpoint, f"{mismatch}, or pass --random-global-init")
+        table = positional_global_table(original, first, mask, token_type, stride, generator)
         description = f"row 0 the first token's input embedding, others position rows (stride {stride}) + mask token"
     table = table.to(global_table.weight.dtype)
-    if checkpoint.is_lsg and request.keep_first_global_token:
+    if kept and request.keep_first_global_token:
         table[0] = global_table.weight.data[0]
         description += "; row 0 kept from the LSG checkpoint"
+    if checkpoint.is_lsg and not has_global_table:
+        description += " (new: the LSG checkpoint had no global tokens to keep)"
     with torch.no_grad():
         global_table.weight.copy_(table)
     return description
@@ -346,8 +418,9 @@ def _write_generation_config(checkpoint: BaseCheckpoint, path: Path) -> None:
     path.write_text(json.dumps(settings, indent=2, sort_keys=True) + "\n")
 
 
-# How the base tokenizer happened to be loaded here (transformers 5.x records it on save); not for the repository.
-_LOADING_DETAILS = ("is_local", "local_files_only")
+# How the base tokenizer happened to be loaded here (transformers 5.x records it on save), and the base's own
+# tokenizer code (`auto_map`, never copied: see `BaseCheckpoint.own_code`); not for the repository.
+_LOADING_DETAILS = ("is_local", "local_files_only", "auto_map")
 
 
 def _drop_loading_details(path: Path) -> None:

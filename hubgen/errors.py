@@ -6,6 +6,9 @@ without a traceback and exits non-zero. A traceback therefore always means a bug
 
 from __future__ import annotations
 
+import signal
+from pathlib import Path
+
 
 class HubgenError(Exception):
     """A problem the user can fix; `hint` says how."""
@@ -33,3 +36,38 @@ class HubAccessError(HubgenError):
 
 class SmokeTestError(HubgenError):
     """The converted model failed a smoke test; nothing was pushed."""
+
+
+class OutputError(HubgenError):
+    """The output could not be written where asked (not empty, not writable, disk full, another writer won)."""
+
+
+class InternalError(HubgenError):
+    """A bug in hubgen: one line saying so and where the full traceback was written, instead of the traceback."""
+
+    exit_code = 70  # EX_SOFTWARE
+
+    def __init__(self, error: BaseException, log: Path | None):
+        where = f"the full traceback is in {log}" if log else "no log file could be written"
+        super().__init__(
+            f"hubgen failed unexpectedly ({type(error).__name__}: {_first_line(error)}); this is a bug in hubgen",
+            f"{where}: please report it to the hubgen maintainers with that file",
+        )
+
+
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM, raised where the process was so that cleanup runs; not an `Exception`, so that no
+    `except Exception` on the way swallows it."""
+
+    def __init__(self, number: int):
+        super().__init__(number)
+        self.signal = number
+        self.error = HubgenError(
+            f"interrupted by {signal.Signals(number).name}; no partial output was left behind",
+            "run the command again to finish the job",
+        )
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else "no message"

@@ -3,17 +3,26 @@
 Some answers must not depend on the calling process: smoke tests load a repository where hubgen cannot be imported
 and no library is preloaded, and benchmark figures need a process of their own (peak memory only grows). The
 script prints its result as one line starting with a marker, since libraries may print too.
+
+The child dies with its parent: an exception in the parent (Ctrl-C and SIGTERM included, see `hubgen.cli.main`)
+kills it through `subprocess.run`, and on Linux the kernel kills it when the parent is killed outright (SIGKILL),
+so that a killed `hubgen publish` leaves no smoke test running on.
 """
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+_LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
 
 # Offline, quiet, and no tokenizers thread pool forked behind our back.
 QUIET_OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_VERBOSITY": "error", "TOKENIZERS_PARALLELISM": "false"}
@@ -50,7 +59,20 @@ def run_script(
         timeout=timeout,
         env={**os.environ, **QUIET_OFFLINE, **(environment or {})},
         check=False,
+        preexec_fn=_die_with_parent(os.getpid()) if _LIBC is not None else None,
     )
     lines = [line for line in process.stdout.splitlines() if line.startswith(marker)]
     result = json.loads(lines[-1][len(marker) :]) if lines else None
     return ScriptRun(result, process.returncode, process.stderr)
+
+
+def _die_with_parent(parent: int):
+    """Run in the child between fork and exec: ask the kernel for SIGKILL when the parent dies, and exit at once if
+    it died already. Only a C call and two system calls, nothing that could wait for a lock another thread held."""
+
+    def arrange() -> None:
+        _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:
+            os._exit(1)
+
+    return arrange

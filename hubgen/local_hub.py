@@ -215,6 +215,10 @@ class _Handler(BaseHTTPRequestHandler):
             response = self.server.api.handle(request)
         except HubError as err:
             response = error_response(err)
+        except ConnectionError:  # the client went away mid-body: nobody to answer (the upload was discarded)
+            self.close_connection = True
+            self.server.record(RequestRecord(self.command, self.path, 499, user.name if user else None))
+            return
         except Exception:
             logger.exception("LocalHub failed on %s %s", self.command, raw_path)
             response = error_response(HubError(500, "Internal error in LocalHub"))

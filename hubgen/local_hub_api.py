@@ -120,8 +120,9 @@ class HubApi:
     """Answers the client's requests against a :class:`HubStorage`.
 
     Tokens are only ever held as sha256 digests, so nothing in this object (or in an error built from it) can contain
-    one. LFS uploads go to one-time URLs carrying a random ticket, as the real Hub hands out pre-signed storage URLs:
-    the client sends no `Authorization` header with those PUTs (`lfs._upload_single_part`).
+    one. LFS uploads go to URLs carrying a random ticket, as the real Hub hands out pre-signed storage URLs: the
+    client sends no `Authorization` header with those PUTs (`lfs._upload_single_part`). Like a pre-signed URL, a
+    ticket stays valid after use, so that the client's retry of an interrupted upload (`http_backoff`) succeeds.
     """
 
     def __init__(self, storage: HubStorage, endpoint: str, tokens: Mapping[str, LocalUser]):
@@ -400,9 +401,9 @@ class HubApi:
 
     def _lfs_upload(self, req: Request, ticket: str) -> Response:
         with self._uploads_lock:
-            upload = self._uploads.pop(ticket, None)
+            upload = self._uploads.get(ticket)
         if upload is None:
-            raise HubError(403, "Unknown or already used upload URL")
+            raise HubError(403, "Unknown upload URL")
         repo, oid, size = upload
         self.storage.store_lfs_upload(repo, req.body.chunks(), oid, size)
         return Response(200)

@@ -281,6 +281,8 @@ class HubStorage:
         self._repos: dict[tuple[str, str], Repo] = {}
         for sub in ("blobs", "repos", "tmp"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
+        for partial in (self.root / "tmp").iterdir():  # uploads cut short when a previous server stopped
+            partial.unlink()
         for meta in (self.root / "repos").glob("*/*/*.json"):
             repo = Repo.from_json(json.loads(meta.read_text()))
             self._repos[(repo.repo_type, repo.repo_id)] = repo
@@ -363,9 +365,13 @@ class HubStorage:
     def _write_atomically(self, target: Path | None, chunks: Iterable[bytes]) -> Path:
         """Write chunks to a temp file, then move it to `target` (or return the temp path if `target` is None)."""
         fd, name = tempfile.mkstemp(dir=self.root / "tmp")
-        with os.fdopen(fd, "wb") as out:
-            for chunk in chunks:
-                out.write(chunk)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                for chunk in chunks:
+                    out.write(chunk)
+        except BaseException:  # a client that dropped the connection mid-upload leaves nothing behind
+            os.unlink(name)
+            raise
         if target is None:
             return Path(name)
         os.replace(name, target)

@@ -1,15 +1,16 @@
 """`hubgen publish`: validate, convert, smoke-test, write the card, push. Each step can stop the next.
 
 The order is chosen so that a failure costs as little as possible and leaves nothing behind: what can be checked
-offline is checked first, then the token and the target namespace, then the conversion (into a temporary folder
-unless --out is given), the smoke tests, the card, and only then the single commit to the Hub.
+offline is checked first, then the token and the target namespace, then the conversion, the smoke tests and the card
+(all in a staging folder that becomes --out, or a temporary folder, only once complete), and only then the single
+commit to the Hub. Nothing that can fail locally comes after the push.
 """
 
 from __future__ import annotations
 
-import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -18,17 +19,12 @@ from huggingface_hub import HfApi, get_token
 from hubgen import hub
 from hubgen.base_card import fill_mask_language, read_base_card
 from hubgen.card import validate_card, write_card
-from hubgen.convert import (
-    ConversionRequest,
-    ConversionResult,
-    check_output_folder,
-    conversion_command,
-    convert,
-    plan_conversion,
-)
+from hubgen.checkpoint import BaseCheckpoint
+from hubgen.convert import ConversionRequest, ConversionResult, conversion_command, convert_into, plan_conversion
 from hubgen.errors import SmokeTestError
 from hubgen.provenance import repository_stem
 from hubgen.smoke import SmokeReport, run_smoke
+from hubgen.staging import check_target, staged_folder
 
 
 @dataclass(frozen=True)
@@ -58,65 +54,71 @@ class PublishResult:
 def publish(request: PublishRequest, report: Callable[[str], None] = lambda step: None) -> PublishResult:
     conversion = request.conversion
     if request.keep_output:
-        check_output_folder(conversion.output)
+        check_target(conversion.output)
     report("checking the options and the base checkpoint")
-    checkpoint, _, _ = plan_conversion(conversion)
+    plan = plan_conversion(conversion)
     if request.repo_id:
         hub.check_repo_id_form(request.repo_id)
+    checkpoint = plan[0]
     client, repo_id = _target(request, checkpoint, report)
-    workspace = None
-    if not request.keep_output:
-        workspace = Path(tempfile.mkdtemp(prefix="hubgen-publish-"))
-        conversion = replace(conversion, output=workspace / "repository")
-    try:
-        result = convert(conversion, report, checkpoint)
-        report("running the smoke tests in a fresh process")
-        language = fill_mask_language(read_base_card(checkpoint.directory), checkpoint.model_type)
-        sentences = list(request.smoke_sentences) or None
-        smoke = run_smoke(result.output, base=checkpoint.directory, language=language, sentences=sentences)
-        if not smoke.ok:
-            failed = ", ".join(check["name"] for check in smoke.checks if not check["ok"])
-            raise SmokeFailure(
-                smoke,
-                f"smoke tests failed, nothing was pushed: {failed}",
-                "convert with `hubgen convert ... --out DIR`, then `hubgen smoke DIR` shows the details",
+    with _output_folder(request) as output:
+        with staged_folder(output) as staging:
+            result = convert_into(staging, conversion, plan, report)
+            report("running the smoke tests in a fresh process")
+            smoke = _smoke(staging, checkpoint, request)
+            report("writing the model card")
+            card = write_card(
+                staging,
+                smoke=smoke,
+                repo_id=repo_id,
+                publish_command=_publish_command(request, repo_id),
+                base_folder=checkpoint.directory,
             )
-        report("writing the model card")
-        card = write_card(
-            result.output,
-            smoke=smoke,
-            repo_id=repo_id,
-            publish_command=_publish_command(request, repo_id),
-            base_folder=checkpoint.directory,
-        )
-        if client is not None:
-            report(f"validating the model card with {hub.endpoint()}")
-            validate_card(card)
+            if client is not None:
+                report(f"validating the model card with {hub.shown_endpoint()}")
+                validate_card(card)
+        result = replace(result, output=output)
         files = sorted(  # with the module folders of a sentence-transformers model
-            (str(path.relative_to(result.output)), path.stat().st_size)
-            for path in result.output.rglob("*")
-            if path.is_file()
+            (str(path.relative_to(output)), path.stat().st_size) for path in output.rglob("*") if path.is_file()
         )
         pushed = None
         if not request.dry_run:
             report(f"pushing to {repo_id}")
             pushed = hub.push_folder(
                 client,
-                result.output,
+                output,
                 repo_id,
                 private=request.private,
                 create_pr=request.create_pr,
                 revision=request.branch,
                 commit_message=request.commit_message,
             )
-        return PublishResult(repo_id, result.output if request.keep_output else None, files, result, smoke, pushed)
-    except BaseException:
-        if request.keep_output:
-            shutil.rmtree(conversion.output, ignore_errors=True)
-        raise
-    finally:
-        if workspace is not None:
-            shutil.rmtree(workspace, ignore_errors=True)
+    return PublishResult(repo_id, output if request.keep_output else None, files, result, smoke, pushed)
+
+
+@contextmanager
+def _output_folder(request: PublishRequest) -> Iterator[Path]:
+    """--out when given (kept), else a folder in a temporary directory removed after the push."""
+    if request.keep_output:
+        yield request.conversion.output
+        return
+    with tempfile.TemporaryDirectory(prefix="hubgen-publish-") as workspace:
+        yield Path(workspace) / "repository"
+
+
+def _smoke(folder: Path, checkpoint: BaseCheckpoint, request: PublishRequest) -> SmokeReport:
+    """The smoke tests, compared with the base folder already at hand (never looked up again)."""
+    language = fill_mask_language(read_base_card(checkpoint.directory), checkpoint.model_type)
+    sentences = list(request.smoke_sentences) or None
+    smoke = run_smoke(folder, base=checkpoint.directory, language=language, sentences=sentences)
+    if not smoke.ok:
+        failed = ", ".join(check["name"] for check in smoke.checks if not check["ok"])
+        raise SmokeFailure(
+            smoke,
+            f"smoke tests failed, nothing was pushed: {failed}",
+            "convert with `hubgen convert ... --out DIR`, then `hubgen smoke DIR` shows the details",
+        )
+    return smoke
 
 
 class SmokeFailure(SmokeTestError):
@@ -138,7 +140,7 @@ def _target(request: PublishRequest, checkpoint, report) -> tuple[HfApi | None, 
     if request.dry_run and not (request.conversion.token or get_token()):
         owner = request.org or "<your-user>"
         return None, request.repo_id or f"{owner}/{hub.default_repo_name(name, length, checkpoint.is_lsg)}"
-    report(f"checking access to {hub.endpoint()}")
+    report(f"checking access to {hub.shown_endpoint()}")
     client = hub.api(hub.resolve_token(request.conversion.token))
     account = hub.whoami(client)
     return client, hub.target_repo_id(request.repo_id, request.org, account, name, length, checkpoint.is_lsg)

@@ -10,6 +10,7 @@ from types import ModuleType
 
 from hubgen import __version__
 from hubgen.registry import ModelType
+from hubgen.staging import write_text
 from hubgen.templating import environment
 
 # The LSG keys of section 1 of the spec, with the defaults existing configs rely on.
@@ -187,5 +188,5 @@ def import_modeling_file(path: Path, module_name: str) -> ModuleType:
 def write_modeling_file(model_type: ModelType, directory: Path) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / model_type.file_name
-    path.write_text(render_modeling_file(model_type), encoding="utf-8")
+    write_text(path, render_modeling_file(model_type))
     return path

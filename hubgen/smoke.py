@@ -14,6 +14,7 @@ from typing import Any
 
 from huggingface_hub import snapshot_download
 
+from hubgen.checkpoint import check_lsg_folder
 from hubgen.convert import read_conversion_metadata
 from hubgen.errors import InvalidInputError, SmokeTestError
 from hubgen.fresh_process import run_script
@@ -71,10 +72,7 @@ def run_smoke(
     """Smoke-test `folder` in a fresh interpreter; fill-mask `sentences` hold `{mask}` where the mask token goes.
 
     `base` (a folder, or a Hub id in the cache) is compared with; by default, the base convert recorded."""
-    if not (folder / "config.json").exists():
-        raise InvalidInputError(
-            f"{folder} has no config.json", "run `hubgen convert` first, or pass a converted folder"
-        )
+    check_lsg_folder(folder)
     recorded = read_conversion_metadata(folder)
     base = local_base(base, None) if base else local_base(recorded.get("base_model"), recorded.get("base_revision"))
     if sentences and any("{mask}" not in sentence for sentence in sentences):

@@ -3,13 +3,10 @@ per step with its duration, and results as soon as they are known."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
+from support.cli import STEP_LINE
 
 from hubgen.cli._common import steps
-
-STEP_LINE = re.compile(r"^(?P<step>.+) \((?P<failed>failed after )?\d+\.\d s\)$")
 
 
 def test_without_a_terminal_each_step_is_one_line_with_its_duration(capsys):

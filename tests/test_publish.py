@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from huggingface_hub import HfApi, snapshot_download
 from support.compat import run_isolated
 from support.hub import ALICE, BOB, commits, publish
 
+import hubgen.cli.publish
 import hubgen.render
 from hubgen.tiny import make_tiny_checkpoint
 
@@ -165,3 +167,73 @@ def test_dry_run_lists_the_files_and_pushes_nothing(hub_env, tiny_bert, capsys, 
     assert result["dry_run"] and result["repo_id"] == "acme/lsg-tiny-bert-1024"
     assert {entry["path"] for entry in result["files"]} >= EXPECTED_FILES
     assert not HfApi(endpoint=hub_env.endpoint, token=ALICE).repo_exists("acme/lsg-tiny-bert-1024")
+
+
+def no_hub_writes(hub, since: int) -> bool:
+    return not [r for r in hub.requests[since:] if r.method in ("POST", "PUT", "DELETE") and "whoami" not in r.path]
+
+
+@pytest.mark.parametrize("where", ["missing folder", "a folder"])
+def test_an_unwritable_summary_is_refused_before_any_work(
+    where, hub_env, tiny_bert, tmp_path, capsys, monkeypatch, caplog
+):
+    monkeypatch.setenv("HF_TOKEN", ALICE)
+    summary = tmp_path / "no-such-folder" / "summary.md" if where == "missing folder" else tmp_path
+    before = len(hub_env.requests)
+    run = publish([tiny_bert, "--max-len", "1024", "--summary", summary], capsys, monkeypatch, caplog)
+    assert run.code == 2 and f"cannot write the summary to {summary}" in run.stderr, run.output
+    assert no_hub_writes(hub_env, before) and not (tmp_path / "no-such-folder").exists()
+
+
+def test_a_summary_failing_after_the_push_says_the_push_succeeded(
+    hub_env, tiny_bert, tmp_path, capsys, monkeypatch, caplog
+):
+    monkeypatch.setenv("HF_TOKEN", ALICE)
+    summary = tmp_path / "ci" / "summary.md"
+    summary.parent.mkdir()
+    real_publish = hubgen.cli.publish.publish
+
+    def publish_then_lose_the_folder(*args, **kwargs):
+        result = real_publish(*args, **kwargs)
+        shutil.rmtree(summary.parent)  # e.g. a CI runner cleaning up meanwhile
+        return result
+
+    monkeypatch.setattr(hubgen.cli.publish, "publish", publish_then_lose_the_folder)
+    repo = "alice/summary-after-push"
+    run = publish(
+        [tiny_bert, "--max-len", "1024", "--repo-id", repo, "--summary", summary], capsys, monkeypatch, caplog
+    )
+    assert run.code == 1
+    result = json.loads(run.stdout)  # the result is printed although the summary could not be written
+    assert result["changed"] and result["repo_id"] == repo
+    assert f"Published: {hub_env.endpoint}/{repo}, but appending the summary to {summary} failed" in run.stderr
+    assert "the push itself is complete" in run.stderr
+    assert len(commits(hub_env, repo)) == 2
+
+
+def test_an_invalid_derived_repository_name_is_not_called_repo_id(
+    hub_env, tiny_bert, tmp_path, capsys, monkeypatch, caplog
+):
+    """A name made from the base is too long for the Hub once `lsg-` and the length are added: the message says the
+    name was derived, and does not blame a --repo-id that was never given."""
+    monkeypatch.setenv("HF_TOKEN", ALICE)
+    long_name = "b" * 90
+    run = publish([tiny_bert, "--max-len", "1024", "--base-model", f"alice/{long_name}"], capsys, monkeypatch, caplog)
+    assert run.code == 2
+    assert f"the repository name 'alice/lsg-{long_name}-1024' made from the base's name" in run.stderr
+    assert "--repo-id 'alice" not in run.stderr and "pass --repo-id ORG/NAME" in run.stderr
+
+
+def test_credentials_in_hf_endpoint_are_never_shown(hub_env, tiny_bert, tmp_path, capsys, monkeypatch, caplog):
+    """huggingface_hub sends the URL's credentials as Basic auth in place of the token, so the Hub answers 401."""
+    endpoint = hub_env.endpoint.replace("http://", "http://proxy-user:proxy-secret@")
+    monkeypatch.setenv("HF_ENDPOINT", endpoint)
+    monkeypatch.setenv("HF_TOKEN", ALICE)
+    summary = tmp_path / "summary.md"
+    run = publish([tiny_bert, "--max-len", "1024", "--summary", summary], capsys, monkeypatch, caplog)
+    assert run.code == 1
+    shown = hub_env.endpoint.replace("http://", "http://***@")
+    assert f"{shown} answered HTTP 401 while checking the token" in run.stderr, run.stderr
+    for text in (run.output, summary.read_text()):
+        assert "proxy-secret" not in text and "proxy-user" not in text
+    assert shown in summary.read_text()

@@ -16,10 +16,12 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
 from hubgen.errors import HubgenError
 from hubgen.lsg_options import SPARSITY_TYPES
+from hubgen.redaction import redact
 
 console = Console()
 err_console = Console(stderr=True)
@@ -32,13 +34,17 @@ def epilog(*examples: str) -> str:
 
 
 def print_error(error: HubgenError) -> None:
-    err_console.print(f"[bold red]Error:[/bold red] {error.message}", highlight=False)
-    if error.hint:
-        err_console.print(f"[dim]Fix:[/dim] {error.hint}", highlight=False)
+    """One line, however narrow the terminal: the problem, then the fix."""
+    line = error.message + (f"; {error.hint}" if error.hint else "")
+    err_console.print(f"[bold red]Error:[/bold red] {escape(redact(line))}", highlight=False, soft_wrap=True)
+
+
+def print_warning(message: str) -> None:
+    err_console.print(f"[yellow]Warning:[/yellow] {escape(redact(message))}", highlight=False, soft_wrap=True)
 
 
 def emit_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+    sys.stdout.write(redact(json.dumps(data, indent=2, default=str)) + "\n")
 
 
 class StepReport:

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from hubgen.cli._common import Json, MaxLen, OutDir, Revision, console, emit_json, epilog, steps
+from hubgen.cli._common import Json, MaxLen, OutDir, Revision, console, emit_json, epilog, print_warning, steps
 from hubgen.cli.conversion_options import conversion_request, with_conversion_options
 from hubgen.convert import ConversionResult, convert
 
@@ -26,6 +26,7 @@ def summary(result: ConversionResult) -> dict[str, Any]:
         "lsg": result.options.config_values(),
         "global_tokens": result.global_init,
         "newly_initialised_weights": list(result.new_weights),
+        "warnings": list(result.warnings),
     }
 
 
@@ -70,6 +71,8 @@ def convert_command(
     request = conversion_request(base, max_len, out, options, revision)
     with steps(not json_output) as report:
         result = convert(request, report)
+    for warning in result.warnings:
+        print_warning(warning)
     if json_output:
         emit_json(summary(result))
     else:

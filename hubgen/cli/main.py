@@ -1,6 +1,16 @@
-"""The `hubgen` command: one Typer app, one module per command group."""
+"""The `hubgen` command: one Typer app, one module per command group, and one error policy for all of them.
+
+A problem the user can fix (`HubgenError`) is one line naming it and the fix; SIGINT and SIGTERM are one line too,
+after every staging folder and child process is gone; anything else is a bug in hubgen: one line saying so, and the
+full traceback in a log file (`hubgen.crash_log`) to attach to a report.
+"""
 
 from __future__ import annotations
+
+import signal
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import typer
 
@@ -14,7 +24,8 @@ from hubgen.cli.matrix import MATRIX_EXAMPLES, matrix_command
 from hubgen.cli.models import LIST_TYPES_EXAMPLES, RENDER_EXAMPLES, list_types, render
 from hubgen.cli.publish import PUBLISH_EXAMPLES, publish_command
 from hubgen.cli.smoke import SMOKE_EXAMPLES, smoke_command
-from hubgen.errors import HubgenError
+from hubgen.crash_log import write_crash_log
+from hubgen.errors import HubgenError, InternalError, Interrupted
 
 app = typer.Typer(
     name="hubgen",
@@ -50,9 +61,33 @@ def _main(
 
 
 def main() -> None:
-    """Console entry point: a `HubgenError` becomes one line on stderr and a non-zero exit, never a traceback."""
+    """Console entry point: every failure becomes one line on stderr and a non-zero exit, never a traceback."""
     try:
-        app()
+        with _signals_as_exceptions():
+            app()
     except HubgenError as error:
         print_error(error)
         raise SystemExit(error.exit_code) from None
+    except Interrupted as interruption:
+        print_error(interruption.error)
+        raise SystemExit(128 + interruption.signal) from None
+    except Exception as error:  # noqa: BLE001 - the last resort: a bug, reported as one line and a log file
+        report = InternalError(error, write_crash_log(error, sys.argv))
+        print_error(report)
+        raise SystemExit(report.exit_code) from None
+
+
+@contextmanager
+def _signals_as_exceptions() -> Iterator[None]:
+    """SIGINT and SIGTERM raise `Interrupted`, so that cleanup code (staging folders, child processes, a repository
+    created on the Hub) runs before the process ends, as it does for any other exception."""
+
+    def interrupt(number: int, frame: object) -> None:
+        raise Interrupted(number)
+
+    previous = {number: signal.signal(number, interrupt) for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)

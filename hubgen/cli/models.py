@@ -9,8 +9,10 @@ import typer
 from rich.table import Table
 
 from hubgen.cli._common import Json, console, emit_json, epilog
+from hubgen.errors import OutputError
 from hubgen.registry import MODEL_TYPES, get_model_type
 from hubgen.render import write_modeling_file
+from hubgen.staging import writing
 
 
 def list_types(json_output: Json = False) -> None:
@@ -54,7 +56,11 @@ def render(
     json_output: Json = False,
 ) -> None:
     """Render the self-contained remote-code file modeling_lsg_<type>.py from the templates."""
-    path = write_modeling_file(get_model_type(model_type), out)
+    entry = get_model_type(model_type)
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"--out {out} is a file, not a folder", "pass the folder to write the file into")
+    with writing(out):
+        path = write_modeling_file(entry, out)
     if json_output:
         emit_json({"type": model_type, "path": str(path)})
     else:

@@ -6,20 +6,33 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
-from hubgen.cli._common import Json, MaxLen, Revision, console, emit_json, epilog, steps
+from hubgen.cli._common import Json, MaxLen, Revision, console, emit_json, epilog, print_warning, steps
 from hubgen.cli.conversion_options import conversion_request, with_conversion_options
 from hubgen.cli.convert import Base, summary
 from hubgen.cli.smoke import print_report
-from hubgen.errors import HubgenError
+from hubgen.errors import HubgenError, InvalidInputError
 from hubgen.publish import PublishRequest, PublishResult, SmokeFailure, publish
+from hubgen.redaction import redact
 from hubgen.smoke import SmokeReport
 
 
 def _append(path: Path, text: str) -> None:
     with path.open("a", encoding="utf-8") as handle:
-        handle.write(text)
+        handle.write(redact(text))
+
+
+def _check_writable(path: Path) -> None:
+    """The summary file must take the report before anything is pushed: a push is not undone for a typo."""
+    try:
+        with path.open("a", encoding="utf-8"):
+            pass
+    except OSError as error:
+        raise InvalidInputError(
+            f"cannot write the summary to {path} ({error.strerror})", "choose a file in an existing, writable folder"
+        ) from None
 
 
 def _result_json(result: PublishResult) -> dict:
@@ -32,6 +45,7 @@ def _result_json(result: PublishResult) -> dict:
         "created": push.created if push else None,
         "commit": push.commit if push else None,
         "pr_url": push.pr_url if push else None,
+        "note": push.note if push else None,
         "files": [{"path": name, "size": size} for name, size in result.files],
         "conversion": summary(result.conversion),
         "smoke": result.smoke.to_dict(),
@@ -57,6 +71,8 @@ def _print_result(result: PublishResult) -> None:
         console.print(f"[green]Already up to date[/green] (no new commit): {push.url}")
     else:
         console.print(f"[green]Published[/green] {push.url}")
+    if push is not None and push.note:
+        console.print(f"[yellow]Note:[/yellow] {escape(push.note)}")
 
 
 def markdown_summary(title: str, smoke: SmokeReport | None, outcome: str) -> str:
@@ -126,6 +142,8 @@ def publish_command(
         keep_output=out is not None,
     )
     title = f"{base} → {max_len} tokens"
+    if summary_file:
+        _check_writable(summary_file)
     try:
         with steps(not json_output) as report:
             result = publish(request, report)
@@ -134,12 +152,20 @@ def publish_command(
             smoke = error.report if isinstance(error, SmokeFailure) else None
             _append(summary_file, markdown_summary(title, smoke, f"**Failed:** {error}"))
         raise
-    if summary_file:
-        _append(summary_file, markdown_summary(title, result.smoke, _outcome(result)))
+    for warning in result.conversion.warnings:
+        print_warning(warning)
     if json_output:
         emit_json(_result_json(result))
     else:
         _print_result(result)
+    if summary_file:
+        try:
+            _append(summary_file, markdown_summary(title, result.smoke, _outcome(result)))
+        except OSError as error:
+            raise HubgenError(
+                f"{_outcome(result)}, but appending the summary to {summary_file} failed ({error.strerror})",
+                "the push itself is complete; nothing needs to be redone",
+            ) from None
 
 
 PUBLISH_EXAMPLES = epilog(

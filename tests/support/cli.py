@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from dataclasses import dataclass
 
 from hubgen.cli.main import main
+
+# A step of a long command as its log shows it when output is not a terminal (hubgen.cli._common.steps).
+STEP_LINE = re.compile(r"^(?P<step>.+) \((?P<failed>failed after )?(?P<seconds>\d+\.\d) s\)$")
 
 
 @dataclass
@@ -30,3 +34,8 @@ def run_cli(args: list[str], capsys, monkeypatch) -> CliRun:
         code = exit_.code if isinstance(exit_.code, int) else 1
     captured = capsys.readouterr()
     return CliRun(code, captured.out, captured.err)
+
+
+def error_lines(stderr: str) -> list[str]:
+    """What a command said besides its step log (printed when output is not a terminal, as here)."""
+    return [line for line in stderr.splitlines() if line.strip() and not STEP_LINE.match(line)]
