@@ -82,7 +82,9 @@ def repositories(rendered, tmp_path_factory):
     return root
 
 
-@pytest.mark.parametrize("version", ["4.40.2", None], ids=["4.40.2", "newest"])
+@pytest.mark.parametrize(
+    "version", [pytest.param("4.40.2", marks=pytest.mark.compat), pytest.param(None, id="newest")]
+)
 def test_load_time_overrides_are_refused_with_the_key_and_the_values_that_work(repositories, version):
     overrides = {name: value for name, (value, _) in BAD_OVERRIDES.items()}
     code = (

@@ -21,8 +21,6 @@ from support.testers import make_tester
 from hubgen.registry import MODEL_TYPES, MULTIPLE_CHOICE, QUESTION_ANSWERING
 from hubgen.render import write_modeling_file
 
-pytestmark = pytest.mark.compat
-
 # Every input starts with this id, as tokenizers start inputs with CLS or BOS; global token 0 stands for it.
 FIRST_TOKEN = 3
 LENGTH = 20  # under two blocks of the tiny models: the full-attention regime
@@ -165,7 +163,14 @@ def published_repositories(rendered, tied_patterns, tmp_path_factory):
     return root, expected
 
 
-@pytest.mark.parametrize("version", [*SUPPORTED_VERSIONS, None], ids=[*SUPPORTED_VERSIONS, "newest"])
+# The installed (newest) transformers, then each side-by-side release.
+VERSIONS = [
+    pytest.param(None, id="newest"),
+    *(pytest.param(v, id=v, marks=pytest.mark.compat) for v in SUPPORTED_VERSIONS),
+]
+
+
+@pytest.mark.parametrize("version", VERSIONS)
 def test_published_layouts_load_exactly_and_quietly(published_repositories, version):
     root, expected = published_repositories
     results_path = root / f"results-{version or 'newest'}.pt"
