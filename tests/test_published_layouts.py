@@ -135,8 +135,10 @@ def published_repositories(rendered, tied_patterns, tmp_path_factory):
             with torch.no_grad():
                 output = library_model(**inputs, return_dict=False)[0]
             patterns = tied_patterns[model_type.library_class_name(head)]
-            # Without tied tensors the layouts store the same names: the 4.35+ one stands for them all.
-            layouts = LAYOUTS if tied_sets(state) else LAYOUTS[:1]
+            # Without tied tensors the layouts store the same names: the 4.35+ one stands for them all. `.bin` files
+            # are those of the original converter's own runs, which saved the pre-training head.
+            layouts = [layout for layout in LAYOUTS if layout != "bin" or head is model_type.default_head]
+            layouts = layouts if tied_sets(state) else layouts[:1]
             seen = []
             for layout in layouts:
                 names = saved_names(state, layout, patterns)
