@@ -116,14 +116,7 @@ def upgrade(request: UpgradeRequest, report: Callable[[str], None] = lambda step
             return UpgradeResult(request.source, target.repo_id, model_type, changes, open_pull_request=proposed)
     with _staged(checkpoint.directory, changes) as staging:
         report("loading the weights into hubgen's class")
-        weights = check_weights(staging, checkpoint)
-        if not weights.exact:
-            if not request.resave_weights:
-                raise WeightsMismatch(request.source, weights)
-            resaved = _resave_weights(staging, checkpoint, weights, staging.parent / "resaved")
-            changes = plan_changes(model_type, state, extra=resaved)
-            for change in changes:
-                change.write(staging)
+        changes, weights = _checked_weights(request, staging, checkpoint, state, changes)
         report("running the smoke tests of the upgraded copy in a fresh process")
         smoke = run_smoke(staging)
         if not smoke.ok:
@@ -140,6 +133,27 @@ def upgrade(request: UpgradeRequest, report: Callable[[str], None] = lambda step
                 change.write(checkpoint.directory)
             return replace(result, written=True)
         return _push(request, target, result, staging.parent / "upload", report)
+
+
+def _checked_weights(
+    request: UpgradeRequest,
+    staging: Path,
+    checkpoint: BaseCheckpoint,
+    state: RepositoryState,
+    changes: list[FileChange],
+) -> tuple[list[FileChange], WeightsCheck]:
+    """The weights as hubgen's class loads them: kept when exact, else re-saved on request (the plan and the staged
+    copy then include them), else the upgrade stops."""
+    weights = check_weights(staging, checkpoint)
+    if weights.exact:
+        return changes, weights
+    if not request.resave_weights:
+        raise WeightsMismatch(request.source, weights)
+    resaved = _resave_weights(staging, checkpoint, weights, staging.parent / "resaved")
+    changes = plan_changes(checkpoint.model_type, state, extra=resaved)
+    for change in changes:
+        change.write(staging)
+    return changes, weights
 
 
 def _target(request: UpgradeRequest, report: Callable[[str], None]) -> _Target:
@@ -206,18 +220,18 @@ def _staged(directory: Path, changes: list[FileChange]) -> Iterator[Path]:
         shutil.rmtree(workspace, ignore_errors=True)
 
 
-def _model_class(staging: Path, checkpoint: BaseCheckpoint):
+def _model_class(staging: Path, checkpoint: BaseCheckpoint) -> type:
     """hubgen's class for the repository's architecture, imported from the staged (new) modeling file."""
     model_type = checkpoint.model_type
     module = import_modeling_file(staging / model_type.file_name, f"hubgen_upgrade_{model_type.module_name}")
     architecture = (checkpoint.config.get("architectures") or [""])[0]
     head = model_type.head_for_architecture(architecture) or model_type.default_head
-    return module, getattr(module, model_type.class_name(head))
+    return getattr(module, model_type.class_name(head))
 
 
 def check_weights(staging: Path, checkpoint: BaseCheckpoint) -> WeightsCheck:
     """Load the stored weights as users will, through transformers into hubgen's class, and report what did not fit."""
-    _, model_class = _model_class(staging, checkpoint)
+    model_class = _model_class(staging, checkpoint)
     with _quiet_transformers():
         try:
             _, info = model_class.from_pretrained(staging, output_loading_info=True)
@@ -235,7 +249,7 @@ def _resave_weights(
     staging: Path, checkpoint: BaseCheckpoint, check: WeightsCheck, output: Path
 ) -> tuple[FileChange, ...]:
     """The weights as hubgen's class holds them after loading, in safetensors, in the stored dtype."""
-    _, model_class = _model_class(staging, checkpoint)
+    model_class = _model_class(staging, checkpoint)
     with _quiet_transformers():
         model = model_class.from_pretrained(staging, dtype="auto")
         model.save_pretrained(output, safe_serialization=True)
