@@ -261,3 +261,18 @@ def test_the_plan_changes_only_what_loading_needs():
     }
     current = RepositoryState(json.loads(changes[1].content), changes[3].content.decode(), upgraded)
     assert plan_changes(model_type, current) == []
+
+
+def test_what_cannot_be_upgraded_is_one_line_and_nothing_written(repositories, capsys, monkeypatch):
+    base, _, published = repositories
+    cases = {
+        (): "pass a repository or folder, or --list ORG",
+        (str(base),): "is not an LSG repository",
+        (str(published), "--create-pr"): "is a folder: --create-pr and --revision apply to Hub repositories",
+        ("not a repo id!",): "is neither a folder nor a repository id",
+    }
+    before = {path.name: path.read_bytes() for path in published.iterdir()}
+    for args, message in cases.items():
+        run = run_cli(["upgrade", *args], capsys, monkeypatch)
+        assert run.code == 2 and message in run.stderr and "Traceback" not in run.output, (args, run.output)
+    assert {path.name: path.read_bytes() for path in published.iterdir()} == before
