@@ -178,6 +178,8 @@ class HubApi:
             return self._delete_repo(req)
         if (method, seg) == ("POST", ["validate-yaml"]):
             return json_response({"errors": [], "warnings": []})  # accepted as-is (see `HfApi._validate_yaml`)
+        if (method, seg) == ("GET", ["models"]):  # HfApi.list_models(author=...): one page
+            return self._list_models(req)
         if len(seg) < 3 or seg[0] not in _API_TYPES:
             raise _route_not_found(req)
         repo_type, name, tail = _API_TYPES[seg[0]], seg[1:3], seg[3:]
@@ -200,10 +202,10 @@ class HubApi:
                 repo = self._readable(req, repo_type, name)
                 return json_response([_commit_json(c) for c in repo.history(self._commit(repo, revision))])
             case "POST", ["preupload", revision]:  # _commit_api._fetch_upload_modes
-                repo = self._writable(req, repo_type, name)
+                repo = self._contributable(req, repo_type, name)
                 return self._preupload(req, repo, self._commit(repo, revision))
             case "POST", ["commit", revision]:  # _commit_api._send_commit
-                return self._create_commit(req, self._writable(req, repo_type, name), revision)
+                return self._create_commit(req, self._contributable(req, repo_type, name), revision)
             case "POST", ["branch", branch]:  # HfApi.create_branch
                 repo = self._writable(req, repo_type, name)
                 start = (req.json() or {}).get("startingPoint") or "main"
@@ -228,6 +230,16 @@ class HubApi:
             # (`REPO_API_REGEX`); that regex wants https, so the error code gives the same result over http.
             raise HubError(401, _NOT_AUTHENTICATED, "RepoNotFound")
         _require_namespace(req.user, repo.namespace, f"push to {repo.repo_id}")
+        return repo
+
+    def _contributable(self, req: Request, repo_type: str, name: list[str]) -> Repo:
+        """As on the Hub, any signed-in user who can read a repo may open a pull request on it (`create_pr`, sent
+        with the preupload and the commit); committing to a branch needs write access."""
+        if not req.flag("create_pr"):
+            return self._writable(req, repo_type, name)
+        repo = self._readable(req, repo_type, name)
+        if req.user is None:
+            raise HubError(401, _NOT_AUTHENTICATED, "RepoNotFound")
         return repo
 
     @staticmethod
@@ -266,6 +278,20 @@ class HubApi:
             err.extra["url"] = url  # the client reads `url` from the 409 body when `exist_ok=True`
             raise
         return json_response({"url": url, "name": repo_id, "id": repo_id})
+
+    def _list_models(self, req: Request) -> Response:
+        """The model repos of `author` the caller may see, with the fields `ModelInfo` needs."""
+        author = req.query.get("author")
+        visible = [
+            repo
+            for repo in self.storage.repos("model")
+            if (author is None or repo.namespace == author)
+            and (not repo.private or (req.user is not None and req.user.can_write(repo.namespace)))
+        ]
+        main = [(repo, self._commit(repo, "main")) for repo in sorted(visible, key=lambda repo: repo.repo_id)]
+        return json_response(
+            [{"id": repo.repo_id, "author": repo.namespace, "private": repo.private, "sha": c.id} for repo, c in main]
+        )
 
     def _delete_repo(self, req: Request) -> Response:  # HfApi.delete_repo
         body = req.json() or {}

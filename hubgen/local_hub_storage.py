@@ -292,6 +292,10 @@ class HubStorage:
     def get(self, repo_type: str, repo_id: str) -> Repo | None:
         return self._repos.get((repo_type, repo_id))
 
+    def repos(self, repo_type: str) -> list[Repo]:
+        with self.lock:
+            return [repo for (kind, _), repo in self._repos.items() if kind == repo_type]
+
     def create_repo(self, repo_type: str, repo_id: str, private: bool) -> Repo:
         """Create a repo with the Hub's "initial commit" by `system` holding the default `.gitattributes`."""
         with self.lock:

@@ -256,7 +256,8 @@ def test_embeddings_stay_shared_through_saving_loading_and_resizing(rendered, tm
     model.save_pretrained(tmp_path)
     loaded = type(model).from_pretrained(tmp_path, config=config).eval()
     shared = loaded.get_input_embeddings()
-    assert loaded.get_encoder().embed_tokens is shared and loaded.get_decoder().embed_tokens is shared
+    assert loaded.get_encoder().embed_tokens.weight is shared.weight
+    assert loaded.get_decoder().embed_tokens.weight is shared.weight
     assert loaded.lm_head.weight.data_ptr() == shared.weight.data_ptr()
     ids = tester.input_ids(2, 3 * tester.block_size + 1)
     with torch.no_grad():

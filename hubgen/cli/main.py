@@ -24,6 +24,7 @@ from hubgen.cli.matrix import MATRIX_EXAMPLES, matrix_command
 from hubgen.cli.models import LIST_TYPES_EXAMPLES, RENDER_EXAMPLES, list_types, render
 from hubgen.cli.publish import PUBLISH_EXAMPLES, publish_command
 from hubgen.cli.smoke import SMOKE_EXAMPLES, smoke_command
+from hubgen.cli.upgrade import UPGRADE_EXAMPLES, upgrade_command
 from hubgen.crash_log import write_crash_log
 from hubgen.errors import HubgenError, InternalError, Interrupted
 
@@ -43,6 +44,7 @@ app.command("smoke", epilog=SMOKE_EXAMPLES)(smoke_command)
 app.command("bench", epilog=BENCH_EXAMPLES)(bench_command)
 app.command("card", epilog=CARD_EXAMPLES)(card_command)
 app.command("publish", epilog=PUBLISH_EXAMPLES)(publish_command)
+app.command("upgrade", epilog=UPGRADE_EXAMPLES)(upgrade_command)
 app.command("demo", epilog=DEMO_EXAMPLES)(demo_command)
 app.command("matrix", epilog=MATRIX_EXAMPLES)(matrix_command)
 

@@ -70,6 +70,21 @@ class EncoderTester:
         """The library's layers in the order they apply."""
         return list(library_model.base_model.encoder.layer)
 
+    # With one global token standing for the first token (mask_first_token, pool_with_global) and global row 0 the
+    # first token's complete input embedding, an LSG model computes the library model's function on short inputs
+    # that all start with that token: what a lossless conversion does.
+    lossless_settings: ClassVar[dict] = {"num_global_tokens": 1, "mask_first_token": True, "pool_with_global": True}
+
+    def first_token_embedding(self, library_model, token_id: int) -> torch.Tensor:
+        """Word + position (after the type's offset) + token type 0: the embedding sum before the LayerNorm."""
+        embeddings = library_model.base_model.embeddings
+        row = (
+            embeddings.word_embeddings.weight[token_id]
+            + embeddings.position_embeddings.weight[self.model_type.position_offset]
+        )
+        token_types = getattr(embeddings, "token_type_embeddings", None)
+        return row + token_types.weight[0] if token_types is not None else row
+
     def library_layer_outputs(self, library_model, hidden_states, key_mask) -> list[torch.Tensor]:
         """Hidden states after each library layer, run on our g + t rows with the same key mask."""
         additive = (~key_mask)[:, None, None, :].to(hidden_states.dtype) * torch.finfo(hidden_states.dtype).min
@@ -167,6 +182,18 @@ class Seq2SeqTester:
         base = {key: getattr(lsg_config, key) for key in self.model_type.config_defaults if hasattr(lsg_config, key)}
         base.update(num_labels=lsg_config.num_labels)
         return config_class(**base)
+
+    # As for the encoders, plus a decoder that reads the text rows only (the first one pooled from global token 0).
+    lossless_settings: ClassVar[dict] = {**EncoderTester.lossless_settings, "pass_global_tokens_to_decoder": False}
+
+    def first_token_embedding(self, library_model, token_id: int) -> torch.Tensor:
+        """Scaled token embedding + the first position row, what the encoder normalises."""
+        encoder, config = library_model.get_encoder(), library_model.config
+        scale = config.d_model**0.5 if config.scale_embedding else 1.0
+        return (
+            encoder.embed_tokens.weight[token_id] * scale
+            + encoder.embed_positions.weight[self.model_type.position_offset]
+        )
 
     def as_text(self, ids: torch.Tensor) -> torch.Tensor:
         """Ids ending with <eos>, as the tokenizer ends them: the classification head reads the last <eos>."""
