@@ -109,16 +109,22 @@ def check_lsg_folder(folder: Path) -> None:
         raise InvalidInputError(
             f"{folder} has no config.json", "run `hubgen convert` first, or pass a converted folder"
         )
-    config = read_json(folder / "config.json", str(folder))
     try:
-        is_lsg = _recognise(config, folder)[1]
+        is_lsg = recognise(folder)[1]
     except InvalidInputError:
         is_lsg = False
     if not is_lsg:
+        model_type = read_json(folder / "config.json", str(folder)).get("model_type")
         raise InvalidInputError(
-            f"{folder} is not a converted LSG model (model type {config.get('model_type')!r})",
+            f"{folder} is not a converted LSG model (model type {model_type!r})",
             f"convert it first: `hubgen convert {folder} --max-len 4096 --out DIR`, then test DIR",
         )
+
+
+def recognise(folder: Path) -> tuple[ModelType, bool]:
+    """The model type of a folder's config and whether it is an LSG model, from its JSON files alone (no weights
+    needed: `hubgen upgrade --list` reads only the configs of an organisation's repositories)."""
+    return _recognise(read_json(folder / "config.json", str(folder)), folder)
 
 
 def read_json(path: Path, reference: str) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from huggingface_hub.utils import validate_repo_id
 from huggingface_hub.utils.sha import git_hash
 
 from hubgen import __version__, hub
-from hubgen.checkpoint import BaseCheckpoint, open_checkpoint
+from hubgen.checkpoint import BaseCheckpoint, open_checkpoint, read_json, recognise
 from hubgen.convert import _quiet_transformers
 from hubgen.errors import HubAccessError, InvalidInputError, SmokeTestError
 from hubgen.registry import ModelType
@@ -336,10 +336,11 @@ def survey(organisation: str, token: str | None = None) -> list[SurveyRow]:
         small = [name for name in ("config.json", "tokenizer_config.json", "README.md") if name in blob_ids]
         folder = Path(snapshot_download(repo_id, allow_patterns=small, token=client.token, endpoint=hub.endpoint()))
         try:
-            checkpoint = open_checkpoint(str(folder))
+            model_type, is_lsg = recognise(folder)
         except InvalidInputError:
             continue  # not a model type hubgen knows
-        if checkpoint.is_lsg:
-            changes = plan_changes(checkpoint.model_type, RepositoryState.read(checkpoint.config, folder, blob_ids))
-            rows.append(SurveyRow(repo_id, checkpoint.model_type.name, [change.path for change in changes]))
+        if is_lsg:
+            config = read_json(folder / "config.json", repo_id)
+            changes = plan_changes(model_type, RepositoryState.read(config, folder, blob_ids))
+            rows.append(SurveyRow(repo_id, model_type.name, [change.path for change in changes]))
     return rows
