@@ -10,8 +10,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 from hubgen.errors import InvalidInputError
-
-SPARSITY_TYPES = ("none", "norm", "pooling", "lsh", "stride", "block_stride", "bos_pooling")
+from hubgen.lsg.settings import SPARSITY_TYPES
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from types import ModuleType
 
 from hubgen import __version__
 from hubgen.registry import ModelType
+from hubgen.runtime_code import check_rendered, runtime_module
 from hubgen.staging import write_text
 from hubgen.templating import environment
 
@@ -86,16 +87,19 @@ _SEQ2SEQ_HEAD_OUTPUTS = {
 # Family facts the templates need: the inputs the base model takes (in the library's order) and the template of its
 # heads. The family template itself (families/<family>.py.jinja) holds the layer stack.
 _ENCODER_INPUTS = ("input_ids", "attention_mask", "token_type_ids", "position_ids", "inputs_embeds")
+_RUNTIME = ("settings", "attention", "loading", "losses")
 _FAMILIES = {
-    "bert": {"model_inputs": _ENCODER_INPUTS, "heads_template": "encoder.py.jinja"},
-    "albert": {"model_inputs": _ENCODER_INPUTS, "heads_template": "encoder.py.jinja"},
+    "bert": {"model_inputs": _ENCODER_INPUTS, "heads_template": "encoder.py.jinja", "runtime": _RUNTIME},
+    "albert": {"model_inputs": _ENCODER_INPUTS, "heads_template": "encoder.py.jinja", "runtime": _RUNTIME},
     "distilbert": {
         "model_inputs": ("input_ids", "attention_mask", "inputs_embeds", "position_ids"),
         "heads_template": "encoder.py.jinja",
+        "runtime": _RUNTIME,
     },
     "bart": {
         "model_inputs": ("input_ids", "attention_mask", "inputs_embeds"),
         "heads_template": "seq2seq.py.jinja",
+        "runtime": (*_RUNTIME, "seq2seq"),
         "head_outputs": _SEQ2SEQ_HEAD_OUTPUTS,
         # Trainer drops these model outputs when it gathers predictions (the cache is not a prediction).
         "keys_to_ignore_at_inference": ["past_key_values"],
@@ -160,6 +164,9 @@ def render_context(model_type: ModelType) -> dict:
         "transformers_imports": transformers_imports,
         "exported_names": exported,
         "hubgen_version": __version__,
+        "optional_imports": [
+            statement for name in family["runtime"] for statement in runtime_module(name).optional_imports
+        ],
     }
 
 
@@ -167,10 +174,20 @@ def render_modeling_file(model_type: ModelType) -> str:
     """The full source of `modeling_lsg_<type>.py` for this type."""
     context = render_context(model_type)
     templates = environment("hubgen.templates")
+    included = []
+
+    def runtime(name: str) -> str:
+        included.append(runtime_module(name))
+        return included[-1].code
+
+    templates.globals["runtime"] = runtime
     template = templates.get_template("modeling.py.jinja")
     # The header names every template the file comes from, which depends on the type: a first render finds them.
     template.render(**context, template_names=[])
-    return _tidy(template.render(**context, template_names=templates.loader.names))
+    included.clear()
+    source = _tidy(template.render(**context, template_names=templates.loader.names))
+    check_rendered(source, included)
+    return source
 
 
 def import_modeling_file(path: Path, module_name: str) -> ModuleType:
