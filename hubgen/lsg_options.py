@@ -34,6 +34,12 @@ class LSGOptions:
     adaptive: bool = True
 
     @classmethod
+    def runtime(cls) -> LSGOptions:
+        """The defaults of section 1 of the spec: what the rendered config class assumes for a key a config lacks.
+        `mask_first_token` is off there, as in every configuration published before hubgen."""
+        return cls(mask_first_token=False)
+
+    @classmethod
     def from_config(cls, config: dict[str, Any]) -> LSGOptions:
         """The settings of an existing LSG config, so an upgrade keeps what its author chose."""
         known = {field.name for field in fields(cls)}

@@ -21,7 +21,7 @@ from hubgen.generation import GENERATION_KEYS, generation_settings, split_genera
 from hubgen.registry import MODEL_TYPES, SEQ2SEQ_LM
 from hubgen.render import write_modeling_file
 
-SEQ2SEQ_TYPES = [name for name, entry in MODEL_TYPES.items() if entry.family == "bart"]
+SEQ2SEQ_TYPES = [name for name, entry in MODEL_TYPES.items() if entry.family.encoder_decoder]
 OLDER_VERSIONS = ["4.40.2", "4.46.3", "4.57.6", "5.0.0"]
 
 
@@ -206,7 +206,7 @@ def test_decoder_start_and_label_shift_follow_the_library(rendered, type_name):
     labels = tester.input_ids(3, 9)
     labels[1, -3:] = config.pad_token_id
     labels[2, -2:] = -100
-    if tester.model_type.family_options["decoder_start"] == "last_token":
+    if tester.model_type.options.decoder_start == "last_token":
         expected = library_module.shift_tokens_right(labels.clone(), config.pad_token_id)
     else:
         expected = library_module.shift_tokens_right(labels, config.pad_token_id, config.decoder_start_token_id)
