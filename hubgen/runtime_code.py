@@ -44,8 +44,12 @@ class RuntimeCodeError(RuntimeError):
 
 @functools.cache
 def runtime_module(name: str) -> RuntimeModule:
-    """Split `hubgen/lsg/<name>.py` into its code and what its imports ask of the rendered file."""
-    source = importlib.resources.files(PACKAGE).joinpath(f"{name}.py").read_text(encoding="utf-8")
+    """`hubgen/lsg/<name>.py`, split for inclusion."""
+    return split_runtime_source(name, importlib.resources.files(PACKAGE).joinpath(f"{name}.py").read_text("utf-8"))
+
+
+def split_runtime_source(name: str, source: str) -> RuntimeModule:
+    """Split a runtime module's source into its code and what its imports ask of the rendered file."""
     statements = ast.parse(source).body
     start = 0  # the line after the docstring and the imports: the included code starts there
     if statements and _is_docstring(statements[0]):

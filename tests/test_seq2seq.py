@@ -318,8 +318,8 @@ def test_cached_decoding_equals_a_full_forward_pass(rendered, type_name):
         assert cache.get_seq_length() == 9 and all(cache.is_updated.values())
         # the legacy tuple format of transformers 4.x callers continues the same sequence
         legacy = tuple(
-            module._cached_keys_values(cache.self_attention_cache, i)
-            + module._cached_keys_values(cache.cross_attention_cache, i)
+            module.cached_keys_values(cache.self_attention_cache, i)
+            + module.cached_keys_values(cache.cross_attention_cache, i)
             for i in range(len(model.get_decoder().layers))
         )
         extra = tester.input_ids(2, 2, seed=4)

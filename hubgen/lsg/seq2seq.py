@@ -80,7 +80,7 @@ def as_cache(past_key_values, with_cross_attention: bool):
     return cache
 
 
-def _cached_keys_values(cache, layer_idx: int):
+def cached_keys_values(cache, layer_idx: int):
     """The keys and values a cache holds for one layer (stored per layer object from transformers 4.56 on)."""
     layers = getattr(cache, "layers", None)
     if layers is not None:
