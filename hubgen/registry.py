@@ -1,7 +1,8 @@
 """The model types hubgen can make long, as data.
 
-Adding an architecture means adding a row here (and, for a new family, a family template): the renderer, the
-converter, the CLI and the common tests all read this table, in the spirit of transformers' auto mappings.
+Adding an architecture means adding a row here (and, for a new family, a `Family` and its family template): the
+renderer, the converter, the CLI and the common tests all read this table, in the spirit of transformers' auto
+mappings.
 """
 
 from __future__ import annotations

@@ -79,7 +79,6 @@ def render_context(model_type: ModelType) -> dict:
         "model_output": model_output,
         "transformers_imports": transformers_imports,
         "exported_names": exported,
-        "hubgen_version": __version__,
         "optional_imports": [
             statement for name in family.runtime for statement in runtime_module(name).optional_imports
         ],

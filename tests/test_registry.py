@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
+import pytest
 import torch
 import transformers
 from support.compat import run_isolated
@@ -102,3 +103,8 @@ print("difference", difference)
         check=True,
     )
     assert float(run.stdout.split("difference")[-1]) < 1e-5
+
+
+def test_a_row_takes_the_options_of_its_family():
+    with pytest.raises(TypeError, match="the bart family takes BartOptions"):
+        replace(registry.MODEL_TYPES["bart"], options=registry.MODEL_TYPES["roberta"].options)
