@@ -10,8 +10,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 from hubgen.errors import InvalidInputError
-
-SPARSITY_TYPES = ("none", "norm", "pooling", "lsh", "stride", "block_stride", "bos_pooling")
+from hubgen.lsg.settings import SPARSITY_TYPES
 
 
 @dataclass(frozen=True)
@@ -33,6 +32,12 @@ class LSGOptions:
     pool_with_global: bool = True
     lsh_num_pre_rounds: int = 1
     adaptive: bool = True
+
+    @classmethod
+    def runtime(cls) -> LSGOptions:
+        """The defaults of section 1 of the spec: what the rendered config class assumes for a key a config lacks.
+        `mask_first_token` is off there, as in every configuration published before hubgen."""
+        return cls(mask_first_token=False)
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> LSGOptions:

@@ -1,14 +1,16 @@
 """The model types hubgen can make long, as data.
 
-Adding an architecture means adding a row here (and, for a new family, a family template): the renderer, the
-converter, the CLI and the common tests all read this table, in the spirit of transformers' auto mappings.
+Adding an architecture means adding a row here (and, for a new family, a `Family` and its family template): the
+renderer, the converter, the CLI and the common tests all read this table, in the spirit of transformers' auto
+mappings.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
+from typing import Literal
 
 from hubgen.errors import InvalidInputError
 
@@ -37,32 +39,169 @@ MULTIPLE_CHOICE = Head("multiple_choice", "AutoModelForMultipleChoice", "ForMult
 SEQ2SEQ_LM = Head("seq2seq_lm", "AutoModelForSeq2SeqLM", "ForConditionalGeneration")
 
 
+# --- families ----------------------------------------------------------------------------------------------------
+
+
+# The transformers output classes each head kind returns (imported only when used, so files pass `ruff check`); the
+# bare encoder returns `BaseModelOutputWithPooling` when it has a pooler, `BaseModelOutput` otherwise.
+_ENCODER_HEAD_OUTPUTS = MappingProxyType(
+    {
+        "masked_lm": ("MaskedLMOutput",),
+        "causal_lm": ("CausalLMOutput",),
+        "pretraining": ("ModelOutput",),
+        "sequence_classification": ("SequenceClassifierOutput",),
+        "token_classification": ("TokenClassifierOutput",),
+        "question_answering": ("QuestionAnsweringModelOutput",),
+        "multiple_choice": ("MultipleChoiceModelOutput",),
+    }
+)
+
+# The seq2seq heads return the library's seq2seq output classes.
+_SEQ2SEQ_HEAD_OUTPUTS = MappingProxyType(
+    {
+        "model": ("BaseModelOutput", "BaseModelOutputWithPastAndCrossAttentions", "Seq2SeqModelOutput"),
+        "seq2seq_lm": ("Seq2SeqLMOutput",),
+        "sequence_classification": ("Seq2SeqSequenceClassifierOutput",),
+        "question_answering": ("Seq2SeqQuestionAnsweringModelOutput",),
+        "causal_lm": ("CausalLMOutputWithCrossAttentions",),
+    }
+)
+
+
+@dataclass(frozen=True)
+class LMHead:
+    """A language-model head style (`templates/heads/lm_<name>.py.jinja`) and where its parameters live: the decoder
+    tied to the word embeddings and, where the style has one, the separate output bias the decoder shares (tied by
+    `_tie_weights` on 4.x, declared in `_tied_weights_keys` for 5.x) with the class suffix of the module owning it."""
+
+    name: str
+    decoder: str
+    bias: str | None = None
+    bias_module: str | None = None
+
+    def tied_weights(self, base_model_prefix: str) -> dict[str, str]:
+        """`_tied_weights_keys` of the heads that decode: {target: source}, with full parameter names."""
+        tied = {f"{self.decoder}.weight": f"{base_model_prefix}.embeddings.word_embeddings.weight"}
+        if self.bias is not None:
+            tied[f"{self.decoder}.bias"] = self.bias
+        return tied
+
+
+BERT_LM = LMHead("bert", "cls.predictions.decoder", "cls.predictions.bias", "LMPredictionHead")
+ROBERTA_LM = LMHead("roberta", "lm_head.decoder", "lm_head.bias", "LMPredictionHead")
+ALBERT_LM = LMHead("albert", "predictions.decoder", "predictions.bias", "MLMHead")
+ELECTRA_LM = LMHead("electra", "generator_lm_head")
+DISTILBERT_LM = LMHead("distilbert", "vocab_projector")
+
+
+@dataclass(frozen=True)
+class EncoderOptions:
+    """How an encoder type differs inside its family template and the encoder heads."""
+
+    lm_head: LMHead
+    # The sequence and multiple-choice classifiers: `templates/heads/classifier_<classifier>.py.jinja`.
+    classifier: Literal["pooled", "roberta", "electra", "distilbert"]
+    # A pooler (dense + tanh on the first token); heads that never read it build the model without it.
+    pooler: bool = False
+    # RoBERTa's position ids: they count real tokens only and start after the padding index.
+    positions_after_padding: bool = False
+    # The attribute projecting the embeddings to hidden_size when their widths differ (ELECTRA).
+    embedding_projection: str | None = None
+    # The config key of a dropout before the span classifier (DistilBERT).
+    qa_dropout: str | None = None
+
+
+@dataclass(frozen=True)
+class BartOptions:
+    """How a type of the BART family differs inside `templates/families/bart.py.jinja`."""
+
+    # "learned" (offset rows) or "sinusoidal" (fixed, rebuilt for any length).
+    positions: Literal["learned", "sinusoidal"]
+    # LayerNorm before each sub-layer and at the end of each stack (mBART, Pegasus), or after each residual sum (BART).
+    pre_norm: bool
+    # LayerNorm on the embedding sum.
+    layernorm_embedding: bool
+    # What `shift_tokens_right` puts first: decoder_start_token_id, or each row's last non-padding id (mBART's
+    # language id).
+    decoder_start: Literal["token", "last_token"]
+    # The config's num_labels when none is given: BartConfig alone defaults to 3 (the MNLI head of the originals).
+    default_num_labels: int | None = None
+
+
+@dataclass(frozen=True)
+class Family:
+    """What the types of one family share: the template of their stack (`templates/families/<name>.py.jinja`) and of
+    their heads (`templates/heads/<heads_template>`), and the facts those templates read. A new family is one of
+    these and its family template; a new type of an existing family is a `ModelType` row only."""
+
+    name: str
+    heads_template: str
+    # The inputs the base model takes, in the library's order.
+    model_inputs: tuple[str, ...]
+    head_outputs: Mapping[str, tuple[str, ...]]
+    # The runtime modules (`hubgen/lsg/<name>.py`) the rendered file includes.
+    runtime: tuple[str, ...]
+    options_type: type
+    encoder_decoder: bool = False
+    # Model outputs Trainer drops when it gathers predictions (a cache is not a prediction).
+    keys_to_ignore_at_inference: tuple[str, ...] = ()
+
+
+_ENCODER_INPUTS = ("input_ids", "attention_mask", "token_type_ids", "position_ids", "inputs_embeds")
+_RUNTIME = ("settings", "attention", "loading", "losses")
+
+BERT_FAMILY = Family("bert", "encoder.py.jinja", _ENCODER_INPUTS, _ENCODER_HEAD_OUTPUTS, _RUNTIME, EncoderOptions)
+ALBERT_FAMILY = Family("albert", "encoder.py.jinja", _ENCODER_INPUTS, _ENCODER_HEAD_OUTPUTS, _RUNTIME, EncoderOptions)
+DISTILBERT_FAMILY = Family(
+    "distilbert",
+    "encoder.py.jinja",
+    ("input_ids", "attention_mask", "inputs_embeds", "position_ids"),
+    _ENCODER_HEAD_OUTPUTS,
+    _RUNTIME,
+    EncoderOptions,
+)
+BART_FAMILY = Family(
+    "bart",
+    "seq2seq.py.jinja",
+    ("input_ids", "attention_mask", "inputs_embeds"),
+    _SEQ2SEQ_HEAD_OUTPUTS,
+    (*_RUNTIME, "seq2seq"),
+    BartOptions,
+    encoder_decoder=True,
+    keys_to_ignore_at_inference=("past_key_values",),
+)
+
+
+# --- model types -------------------------------------------------------------------------------------------------
+
+
 @dataclass(frozen=True)
 class ModelType:
     """Everything that differs between two architectures, so that templates hold no per-type branches.
 
-    `family` names the template that renders the stack; the remaining fields are the facts that template reads:
+    `family` holds what the types of a family share; the remaining fields are the facts its templates read:
     parameter prefixes, the position offset of section 5 of the spec, the width of the embedding table, the
-    heads and the base config defaults (the rendered config is self-contained, so it carries them).
+    heads, the base config defaults (the rendered config is self-contained, so it carries them) and the options
+    of the family (`EncoderOptions`, `BartOptions`).
     """
 
     name: str
-    family: str
+    family: Family
     class_prefix: str
     base_model_prefix: str
     position_offset: int
     embedding_width: str
     heads: tuple[Head, ...]
     config_defaults: Mapping[str, object]
-    head_styles: Mapping[str, str] = field(default_factory=dict)
+    options: EncoderOptions | BartOptions
     attribute_map: Mapping[str, str] = field(default_factory=dict)
-    library_prefix: str = ""
-    tokenizer_hint: str = ""
     config_position_offset: int = 0
     library_model_type: str = ""
     tokenizer_classes: tuple[str, ...] = ()
-    # Architecture switches the family template reads (BART family: position kind, pre/post-LN, embedding norm, ...).
-    family_options: Mapping[str, object] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.options, self.family.options_type):
+            raise TypeError(f"{self.name}: the {self.family.name} family takes {self.family.options_type.__name__}")
 
     def recognises(self, model_type: str, tokenizer_class: str) -> bool:
         """Whether a library checkpoint with this `model_type` and tokenizer is of this type.
@@ -103,7 +242,7 @@ class ModelType:
 
     def library_class_name(self, head: Head) -> str:
         """The transformers class with the same parameters, used by the converter and the oracle tests."""
-        return f"{self.library_prefix or self.class_prefix}{head.class_suffix}"
+        return f"{self.class_prefix}{head.class_suffix}"
 
     def auto_map(self) -> dict[str, str]:
         """The `auto_map` of config.json: every Auto class resolves to a class of the rendered file."""
@@ -164,11 +303,7 @@ _TASK_HEADS = (SEQUENCE_CLASSIFICATION, TOKEN_CLASSIFICATION, QUESTION_ANSWERING
 
 _ROBERTA_HEADS = (MODEL, MASKED_LM, CAUSAL_LM, *_TASK_HEADS)
 
-# Head styles name the small templates and switches a type uses: `embeddings` (position ids: "bert" or "roberta"),
-# `lm_head` and `classifier` (heads/lm_<style>, heads/classifier_<style>), `pooler` ("tanh", or absent: no pooler),
-# `embedding_projection` (the attribute projecting embeddings to hidden_size, when the model has one) and
-# `qa_dropout` (the config key of a dropout before the span classifier, when the model has one).
-_ROBERTA_STYLES = {"embeddings": "roberta", "lm_head": "roberta", "classifier": "roberta", "pooler": "tanh"}
+_ROBERTA_OPTIONS = EncoderOptions(ROBERTA_LM, "roberta", pooler=True, positions_after_padding=True)
 
 
 _ALBERT_DEFAULTS = {
@@ -227,19 +362,18 @@ _DISTILBERT_DEFAULTS = {
 }
 
 
-def _roberta_like(name: str, class_prefix: str, vocab_size: int, tokenizer_hint: str) -> ModelType:
+def _roberta_like(name: str, class_prefix: str, vocab_size: int) -> ModelType:
     """RoBERTa, CamemBERT and XLM-R differ only in names and vocabulary: one row builder keeps them in step."""
     return ModelType(
         name=name,
-        family="bert",
+        family=BERT_FAMILY,
         class_prefix=class_prefix,
         base_model_prefix="roberta",
         position_offset=2,
         embedding_width="hidden_size",
         heads=_ROBERTA_HEADS,
         config_defaults=MappingProxyType({**_ROBERTA_DEFAULTS, "vocab_size": vocab_size}),
-        head_styles=MappingProxyType(_ROBERTA_STYLES),
-        tokenizer_hint=tokenizer_hint,
+        options=_ROBERTA_OPTIONS,
         config_position_offset=2,
     )
 
@@ -248,28 +382,26 @@ def _own_prefix(
     name: str,
     class_prefix: str,
     *,
+    family: Family,
     embedding_width: str,
     heads: tuple[Head, ...],
     defaults: Mapping[str, object],
-    styles: Mapping[str, str],
-    tokenizer_hint: str,
-    family: str = "",
+    options: EncoderOptions,
     attribute_map: Mapping[str, str] | None = None,
 ) -> ModelType:
-    """A type whose parameters live under its own name (`albert.`), as does its family template unless it shares
-    one, with no position offset: ALBERT, DistilBERT and ELECTRA."""
+    """A type whose parameters live under its own name (`albert.`), with no position offset: ALBERT, DistilBERT
+    and ELECTRA."""
     return ModelType(
         name=name,
-        family=family or name,
+        family=family,
         class_prefix=class_prefix,
         base_model_prefix=name,
         position_offset=0,
         embedding_width=embedding_width,
         heads=heads,
         config_defaults=MappingProxyType(dict(defaults)),
-        head_styles=MappingProxyType({"embeddings": "bert", **styles}),
+        options=options,
         attribute_map=MappingProxyType(dict(attribute_map or {})),
-        tokenizer_hint=tokenizer_hint,
     )
 
 
@@ -317,110 +449,100 @@ _BART_ATTRIBUTE_MAP = {
 
 _BART_HEADS = (MODEL, SEQ2SEQ_LM, SEQUENCE_CLASSIFICATION, QUESTION_ANSWERING, CAUSAL_LM)
 
-# positions: "learned" (offset rows) or "sinusoidal" (fixed, rebuilt for any length); pre_norm: LayerNorm before each
-# sub-layer and at the end of each stack; layernorm_embedding: LayerNorm on the embedding sum; decoder_start: what
-# `shift_tokens_right` puts first ("token": decoder_start_token_id, "last_token": each row's last non-padding id).
-# default_num_labels: BartConfig alone defaults to 3 labels (the MNLI head of the original checkpoints).
-_BART_OPTIONS = {"positions": "learned", "pre_norm": False, "layernorm_embedding": True, "decoder_start": "token"}
-_MBART_OPTIONS = {**_BART_OPTIONS, "pre_norm": True, "decoder_start": "last_token"}
-_PEGASUS_OPTIONS = {**_BART_OPTIONS, "positions": "sinusoidal", "pre_norm": True, "layernorm_embedding": False}
+_BART_OPTIONS = BartOptions(positions="learned", pre_norm=False, layernorm_embedding=True, decoder_start="token")
+_MBART_OPTIONS = replace(_BART_OPTIONS, pre_norm=True, decoder_start="last_token")
+_PEGASUS_OPTIONS = replace(_BART_OPTIONS, positions="sinusoidal", pre_norm=True, layernorm_embedding=False)
 
 
 def _bart_like(
-    name: str, class_prefix: str, defaults: dict, options: dict, heads: tuple[Head, ...] = _BART_HEADS, **extra
+    name: str,
+    class_prefix: str,
+    defaults: Mapping[str, object],
+    options: BartOptions,
+    heads: tuple[Head, ...] = _BART_HEADS,
+    **extra,
 ) -> ModelType:
     """BART, mBART, BARThez and Pegasus share one family template; rows differ only in the data above."""
     return ModelType(
         name=name,
-        family="bart",
+        family=BART_FAMILY,
         class_prefix=class_prefix,
         base_model_prefix="model",
-        position_offset=2 if options["positions"] == "learned" else 0,
+        position_offset=2 if options.positions == "learned" else 0,
         embedding_width="d_model",
         heads=heads,
-        config_defaults=MappingProxyType(defaults),
+        config_defaults=MappingProxyType(dict(defaults)),
+        options=options,
         attribute_map=MappingProxyType(_BART_ATTRIBUTE_MAP),
-        family_options=MappingProxyType(options),
         **extra,
     )
 
 
-MODEL_TYPES: Mapping[str, ModelType] = MappingProxyType(
-    {
-        "bert": ModelType(
-            name="bert",
-            family="bert",
-            class_prefix="Bert",
-            base_model_prefix="bert",
-            position_offset=0,
-            embedding_width="hidden_size",
-            heads=(MODEL, MASKED_LM, PRETRAINING, BERT_LM_HEAD, *_TASK_HEADS),
-            config_defaults=MappingProxyType(_BERT_LIKE_DEFAULTS),
-            head_styles=MappingProxyType(
-                {"embeddings": "bert", "lm_head": "bert", "classifier": "pooled", "pooler": "tanh"}
-            ),
-            tokenizer_hint="wordpiece",
-        ),
-        "roberta": _roberta_like("roberta", "Roberta", 50265, "bpe"),
-        "camembert": _roberta_like("camembert", "Camembert", 32005, "sentencepiece"),
-        "xlm-roberta": _roberta_like("xlm-roberta", "XLMRoberta", 250002, "sentencepiece"),
-        "albert": _own_prefix(
-            "albert",
-            "Albert",
-            embedding_width="embedding_size",
-            heads=(MODEL, MASKED_LM, PRETRAINING, *_TASK_HEADS),
-            defaults=_ALBERT_DEFAULTS,
-            styles={"lm_head": "albert", "classifier": "pooled", "pooler": "tanh"},
-            tokenizer_hint="sentencepiece",
-        ),
-        "distilbert": _own_prefix(
-            "distilbert",
-            "DistilBert",
-            embedding_width="dim",
-            heads=(MODEL, MASKED_LM, *_TASK_HEADS),
-            defaults=_DISTILBERT_DEFAULTS,
-            styles={"lm_head": "distilbert", "classifier": "distilbert", "qa_dropout": "qa_dropout"},
-            tokenizer_hint="wordpiece",
-            attribute_map={"hidden_size": "dim", "num_attention_heads": "n_heads", "num_hidden_layers": "n_layers"},
-        ),
-        # No pooler; embeddings of `embedding_size` are projected by `electra.embeddings_project` when it differs.
-        "electra": _own_prefix(
-            "electra",
-            "Electra",
-            family="bert",
-            embedding_width="embedding_size",
-            heads=(MODEL, MASKED_LM, PRETRAINING, CAUSAL_LM, *_TASK_HEADS),
-            defaults=_ELECTRA_DEFAULTS,
-            styles={"embedding_projection": "embeddings_project", "lm_head": "electra", "classifier": "electra"},
-            tokenizer_hint="wordpiece",
-        ),
-        "bart": _bart_like(
-            "bart", "Bart", _BART_DEFAULTS, {**_BART_OPTIONS, "default_num_labels": 3}, tokenizer_hint="bpe"
-        ),
-        "mbart": _bart_like("mbart", "MBart", _MBART_DEFAULTS, _MBART_OPTIONS, tokenizer_hint="sentencepiece"),
-        # BARThez is French mBART: mBART classes and weights, its own tokenizer. Published repositories name the file
-        # modeling_lsg_barthez.py with LSGMBart* classes; hubgen keeps both, and a model type of its own
-        # ("lsg-barthez") so a repository says which tokenizer family it belongs to.
-        "barthez": _bart_like(
-            "barthez",
-            "MBart",
-            {**_MBART_DEFAULTS, "vocab_size": 50002},
-            _MBART_OPTIONS,
-            library_model_type="mbart",
-            tokenizer_hint="sentencepiece",
-            tokenizer_classes=("BarthezTokenizer", "BarthezTokenizerFast"),
-        ),
-        # The library has no Pegasus classification or question-answering heads.
-        "pegasus": _bart_like(
-            "pegasus",
-            "Pegasus",
-            _PEGASUS_DEFAULTS,
-            _PEGASUS_OPTIONS,
-            heads=(MODEL, SEQ2SEQ_LM, CAUSAL_LM),
-            tokenizer_hint="sentencepiece",
-        ),
-    }
-)
+# The registry; a read-only view of `_MODEL_TYPES`, to which a test adds rows to check that a row is all a new type
+# of an existing family needs.
+_MODEL_TYPES: dict[str, ModelType] = {
+    "bert": ModelType(
+        name="bert",
+        family=BERT_FAMILY,
+        class_prefix="Bert",
+        base_model_prefix="bert",
+        position_offset=0,
+        embedding_width="hidden_size",
+        heads=(MODEL, MASKED_LM, PRETRAINING, BERT_LM_HEAD, *_TASK_HEADS),
+        config_defaults=MappingProxyType(_BERT_LIKE_DEFAULTS),
+        options=EncoderOptions(BERT_LM, "pooled", pooler=True),
+    ),
+    "roberta": _roberta_like("roberta", "Roberta", 50265),
+    "camembert": _roberta_like("camembert", "Camembert", 32005),
+    "xlm-roberta": _roberta_like("xlm-roberta", "XLMRoberta", 250002),
+    "albert": _own_prefix(
+        "albert",
+        "Albert",
+        family=ALBERT_FAMILY,
+        embedding_width="embedding_size",
+        heads=(MODEL, MASKED_LM, PRETRAINING, *_TASK_HEADS),
+        defaults=_ALBERT_DEFAULTS,
+        options=EncoderOptions(ALBERT_LM, "pooled", pooler=True),
+    ),
+    "distilbert": _own_prefix(
+        "distilbert",
+        "DistilBert",
+        family=DISTILBERT_FAMILY,
+        embedding_width="dim",
+        heads=(MODEL, MASKED_LM, *_TASK_HEADS),
+        defaults=_DISTILBERT_DEFAULTS,
+        options=EncoderOptions(DISTILBERT_LM, "distilbert", qa_dropout="qa_dropout"),
+        attribute_map={"hidden_size": "dim", "num_attention_heads": "n_heads", "num_hidden_layers": "n_layers"},
+    ),
+    # No pooler; embeddings of `embedding_size` are projected by `electra.embeddings_project` when it differs.
+    "electra": _own_prefix(
+        "electra",
+        "Electra",
+        family=BERT_FAMILY,
+        embedding_width="embedding_size",
+        heads=(MODEL, MASKED_LM, PRETRAINING, CAUSAL_LM, *_TASK_HEADS),
+        defaults=_ELECTRA_DEFAULTS,
+        options=EncoderOptions(ELECTRA_LM, "electra", embedding_projection="embeddings_project"),
+    ),
+    "bart": _bart_like("bart", "Bart", _BART_DEFAULTS, replace(_BART_OPTIONS, default_num_labels=3)),
+    "mbart": _bart_like("mbart", "MBart", _MBART_DEFAULTS, _MBART_OPTIONS),
+    # BARThez is French mBART: mBART classes and weights, its own tokenizer. Published repositories name the file
+    # modeling_lsg_barthez.py with LSGMBart* classes; hubgen keeps both, and a model type of its own
+    # ("lsg-barthez") so a repository says which tokenizer family it belongs to.
+    "barthez": _bart_like(
+        "barthez",
+        "MBart",
+        {**_MBART_DEFAULTS, "vocab_size": 50002},
+        _MBART_OPTIONS,
+        library_model_type="mbart",
+        tokenizer_classes=("BarthezTokenizer", "BarthezTokenizerFast"),
+    ),
+    # The library has no Pegasus classification or question-answering heads.
+    "pegasus": _bart_like(
+        "pegasus", "Pegasus", _PEGASUS_DEFAULTS, _PEGASUS_OPTIONS, heads=(MODEL, SEQ2SEQ_LM, CAUSAL_LM)
+    ),
+}
+MODEL_TYPES: Mapping[str, ModelType] = MappingProxyType(_MODEL_TYPES)
 
 
 def get_model_type(name: str) -> ModelType:

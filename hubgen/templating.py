@@ -7,13 +7,23 @@ produce; undefined variables are errors, so a template never renders a silent bl
 from __future__ import annotations
 
 import importlib.resources
-import pprint
 
 import jinja2
 
 
 def _pyrepr(value: object) -> str:
-    return pprint.pformat(value, width=100, sort_dicts=False)
+    """A Python literal as `ruff format` writes it (double quotes, on one line); templates lay out long ones."""
+    if isinstance(value, str):
+        text = repr(value)
+        # repr() quotes with ' unless the text holds one; without a " in it either, the same text fits in "...".
+        return '"' + text[1:-1] + '"' if text[0] == "'" and '"' not in value else text
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_pyrepr(key)}: {_pyrepr(item)}" for key, item in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_pyrepr(item) for item in value) + "]"
+    if isinstance(value, tuple):
+        return "(" + ", ".join(_pyrepr(item) for item in value) + ("," if len(value) == 1 else "") + ")"
+    return repr(value)
 
 
 class RecordingLoader(jinja2.FileSystemLoader):

@@ -19,7 +19,7 @@ from hubgen.tiny import make_tiny_checkpoint
 MAX_LENGTH = 1024 + 256  # above every tiny base's length, and not a multiple of it: the table repeats a partial copy
 
 
-@pytest.mark.parametrize("type_name", [name for name, entry in MODEL_TYPES.items() if entry.family == "bart"])
+@pytest.mark.parametrize("type_name", [name for name, entry in MODEL_TYPES.items() if entry.family.encoder_decoder])
 def test_encoder_decoders_keep_generation_settings_and_get_positions_for_the_new_length(tmp_path, type_name):
     model_type = MODEL_TYPES[type_name]
     base = make_tiny_checkpoint(type_name, tmp_path / f"tiny-{type_name}")
@@ -38,7 +38,7 @@ def test_encoder_decoders_keep_generation_settings_and_get_positions_for_the_new
     for part in ("encoder", "decoder"):
         old, new = before[f"model.{part}.embed_positions.weight"], after[f"model.{part}.embed_positions.weight"]
         assert new.shape == (MAX_LENGTH + offset, old.shape[1])
-        if model_type.family_options["positions"] == "sinusoidal":
+        if model_type.options.positions == "sinusoidal":
             expected = PegasusSinusoidalPositionalEmbedding(MAX_LENGTH, old.shape[1]).create_weight()
         else:  # the offset rows, then the original rows repeated (the last copy partial)
             rows = old[offset:]

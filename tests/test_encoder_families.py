@@ -16,7 +16,7 @@ from hubgen.registry import CAUSAL_LM, MODEL, MODEL_TYPES, MULTIPLE_CHOICE
 
 PAIR_LABELS = ("next_sentence_label", "sentence_order_label")
 # The encoder family's heads read the encoder alone; the encoder-decoders' heads are tests/test_seq2seq.py's.
-ENCODER_TYPES = [name for name in TYPES if MODEL_TYPES[name].family != "bart"]
+ENCODER_TYPES = [name for name in TYPES if not MODEL_TYPES[name].family.encoder_decoder]
 
 
 def head_labels(head, library_class, batch: int, length: int, vocab_size: int) -> dict:

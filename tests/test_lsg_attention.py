@@ -1,10 +1,16 @@
-"""The LSG attention core against a dense oracle built from the spec, forward and backward."""
+"""The LSG attention core against a dense oracle built from the spec, forward and backward.
+
+The core is imported as the module it is (`hubgen.lsg.attention`); every rendered file includes that module's code
+verbatim (tests/test_rendering.py checks it).
+"""
 
 from __future__ import annotations
 
 import pytest
 import torch
 from support.oracle import Pattern, dense_reference
+
+from hubgen.lsg import attention
 
 BLOCK = 8
 
@@ -21,8 +27,8 @@ def make_inputs(n=2, h=3, g=1, t=40, d=4, padded=5, mask_first=False, dtype=torc
     return query, key, value, key_mask
 
 
-def run_lsg(module, inputs, pattern: Pattern, dropout=0.0, output_attentions=False):
-    lsg_pattern = module.LSGPattern(
+def run_lsg(inputs, pattern: Pattern, dropout=0.0, output_attentions=False):
+    lsg_pattern = attention.LSGPattern(
         num_global_tokens=pattern.g,
         block_size=pattern.b,
         sparse_block_size=pattern.s,
@@ -30,13 +36,13 @@ def run_lsg(module, inputs, pattern: Pattern, dropout=0.0, output_attentions=Fal
         sparsity_type=pattern.kind,
         is_causal=pattern.causal,
     )
-    return module.lsg_attention(*inputs, lsg_pattern, dropout, output_attentions)
+    return attention.lsg_attention(*inputs, lsg_pattern, dropout, output_attentions)
 
 
-def assert_matches_oracle(module, pattern: Pattern, **input_kwargs):
+def assert_matches_oracle(pattern: Pattern, **input_kwargs):
     query, key, value, key_mask = make_inputs(g=pattern.g, **input_kwargs)
     leaves = [x.clone().requires_grad_() for x in (query, key, value)]
-    out, _ = run_lsg(module, (*leaves, key_mask), pattern)
+    out, _ = run_lsg((*leaves, key_mask), pattern)
     weights = torch.randn(out.shape, generator=torch.Generator().manual_seed(1))
     (out * weights).sum().backward()
 
@@ -52,8 +58,8 @@ def assert_matches_oracle(module, pattern: Pattern, **input_kwargs):
 @pytest.mark.parametrize("kind", ["none", "stride", "block_stride", "norm", "pooling", "bos_pooling"])
 @pytest.mark.parametrize("g", [1, 7])
 @pytest.mark.parametrize("t", [12, 24, 40, 64])
-def test_lsg_attention_matches_dense_oracle(rendered, kind, g, t):
-    assert_matches_oracle(rendered("bert"), Pattern(g=g, b=BLOCK, s=BLOCK, f=2, kind=kind), t=t)
+def test_lsg_attention_matches_dense_oracle(kind, g, t):
+    assert_matches_oracle(Pattern(g=g, b=BLOCK, s=BLOCK, f=2, kind=kind), t=t)
 
 
 @pytest.mark.parametrize(
@@ -69,107 +75,100 @@ def test_lsg_attention_matches_dense_oracle(rendered, kind, g, t):
         (8, 4, "bos_pooling"),
     ],
 )
-def test_lsg_attention_other_block_settings(rendered, s, f, kind):
-    assert_matches_oracle(rendered("bert"), Pattern(g=2, b=BLOCK, s=s, f=f, kind=kind), t=56)
+def test_lsg_attention_other_block_settings(s, f, kind):
+    assert_matches_oracle(Pattern(g=2, b=BLOCK, s=s, f=f, kind=kind), t=56)
 
 
 @pytest.mark.parametrize("kind", ["none", "norm", "pooling"])
 @pytest.mark.parametrize("t", [16, 48])
-def test_causal_pattern_matches_dense_oracle(rendered, kind, t):
-    assert_matches_oracle(rendered("bert"), Pattern(g=2, b=BLOCK, s=BLOCK, f=2, kind=kind, causal=True), t=t)
+def test_causal_pattern_matches_dense_oracle(kind, t):
+    assert_matches_oracle(Pattern(g=2, b=BLOCK, s=BLOCK, f=2, kind=kind, causal=True), t=t)
 
 
-def test_masked_first_token_and_heavy_padding(rendered):
+def test_masked_first_token_and_heavy_padding():
     pattern = Pattern(g=1, b=BLOCK, s=BLOCK, f=2, kind="norm")
-    assert_matches_oracle(rendered("bert"), pattern, t=40, padded=20, mask_first=True)
+    assert_matches_oracle(pattern, t=40, padded=20, mask_first=True)
 
 
-def test_chunking_does_not_change_the_result(rendered, monkeypatch):
+def test_chunking_does_not_change_the_result(monkeypatch):
     """Chunks are a cache optimisation: one block per chunk must give the same numbers as one chunk per row."""
-    module = rendered("bert")
     pattern = Pattern(g=2, b=BLOCK, s=BLOCK, f=2, kind="norm")
     inputs = make_inputs(g=2, t=64)
-    whole, _ = run_lsg(module, inputs, pattern)
-    monkeypatch.setattr(module, "_CPU_CHUNK_BYTES", 1)
-    single, _ = run_lsg(module, inputs, pattern)
+    whole, _ = run_lsg(inputs, pattern)
+    monkeypatch.setattr(attention, "_CPU_CHUNK_BYTES", 1)
+    single, _ = run_lsg(inputs, pattern)
     torch.testing.assert_close(single, whole, atol=1e-6, rtol=1e-6)
 
 
 @pytest.mark.parametrize("kind", ["none", "norm", "pooling", "bos_pooling"])
 @pytest.mark.parametrize("causal", [False, True])
-def test_backward_passes_gradcheck_with_dropout(rendered, kind, causal):
+def test_backward_passes_gradcheck_with_dropout(kind, causal):
     """The hand-written backward replays dropout masks: finite differences agree when the seed is fixed."""
-    module = rendered("bert")
     pattern = Pattern(g=1, b=4, s=4, f=2, kind=kind, causal=causal)
     query, key, value, key_mask = make_inputs(n=1, h=2, g=1, t=16, d=3, padded=3, dtype=torch.float64)
 
     def attention(q, k, v):
         torch.manual_seed(0)
-        return run_lsg(module, (q, k, v, key_mask), pattern, dropout=0.3)[0]
+        return run_lsg((q, k, v, key_mask), pattern, dropout=0.3)[0]
 
     leaves = [x.requires_grad_() for x in (query, key, value)]
     assert torch.autograd.gradcheck(attention, leaves, eps=1e-6, atol=1e-6, fast_mode=True)
 
 
-def test_lsh_is_finite_shaped_and_seeded(rendered):
-    module = rendered("bert")
+def test_lsh_is_finite_shaped_and_seeded():
     pattern = Pattern(g=2, b=BLOCK, s=BLOCK, f=2, kind="lsh")
     inputs = make_inputs(g=2, t=64)
     torch.manual_seed(3)
-    first, _ = run_lsg(module, inputs, pattern)
+    first, _ = run_lsg(inputs, pattern)
     torch.manual_seed(3)
-    again, _ = run_lsg(module, inputs, pattern)
+    again, _ = run_lsg(inputs, pattern)
     torch.manual_seed(4)
-    other, _ = run_lsg(module, inputs, pattern)
+    other, _ = run_lsg(inputs, pattern)
     assert first.shape == (2, 66, 3, 4)
     assert torch.isfinite(first).all()
     torch.testing.assert_close(first, again, atol=0, rtol=0)
     assert not torch.equal(first, other)
 
 
-def test_bfloat16_follows_float32(rendered):
-    module = rendered("bert")
+def test_bfloat16_follows_float32():
     pattern = Pattern(g=1, b=BLOCK, s=BLOCK, f=2, kind="norm")
     inputs = make_inputs(g=1, t=40)
-    exact, _ = run_lsg(module, inputs, pattern)
+    exact, _ = run_lsg(inputs, pattern)
     low = [x.bfloat16() if x.is_floating_point() else x for x in inputs]
-    approx, _ = run_lsg(module, low, pattern)
+    approx, _ = run_lsg(low, pattern)
     assert approx.dtype == torch.bfloat16
     torch.testing.assert_close(approx.float(), exact, atol=0.05, rtol=0.05)
 
 
-def test_attention_weights_are_probabilities_over_the_key_slots(rendered):
-    module = rendered("bert")
+def test_attention_weights_are_probabilities_over_the_key_slots():
     pattern = Pattern(g=2, b=BLOCK, s=BLOCK, f=2, kind="norm")
-    _, probs = run_lsg(module, make_inputs(g=2, t=40), pattern, output_attentions=True)
+    _, probs = run_lsg(make_inputs(g=2, t=40), pattern, output_attentions=True)
     assert probs.shape == (2, 3, 40, 2 + 3 * BLOCK + 2 * BLOCK)
     torch.testing.assert_close(probs.sum(-1), torch.ones(2, 3, 40))
-    _, short = run_lsg(module, make_inputs(g=2, t=12), pattern, output_attentions=True)
+    _, short = run_lsg(make_inputs(g=2, t=12), pattern, output_attentions=True)
     assert short.shape == (2, 3, 14, 14)
 
 
-def test_text_length_must_be_whole_blocks(rendered):
-    module = rendered("bert")
+def test_text_length_must_be_whole_blocks():
     with pytest.raises(ValueError, match="multiple of block_size=8"):
-        run_lsg(module, make_inputs(g=1, t=36), Pattern(g=1, b=BLOCK, s=BLOCK, f=2, kind="norm"))
+        run_lsg(make_inputs(g=1, t=36), Pattern(g=1, b=BLOCK, s=BLOCK, f=2, kind="norm"))
 
 
 @pytest.mark.parametrize("kind,causal", [("norm", False), ("pooling", False), ("none", True)])
-def test_fused_kernels_equal_the_explicit_computation(rendered, monkeypatch, kind, causal):
+def test_fused_kernels_equal_the_explicit_computation(monkeypatch, kind, causal):
     """torch's fused CPU kernels (used when they apply) and the explicit chunk computation agree, gradients too."""
-    module = rendered("bert")
     pattern = Pattern(g=2, b=BLOCK, s=BLOCK, f=2, kind=kind, causal=causal)
     query, key, value, key_mask = make_inputs(g=2, t=64)
     weights = torch.randn(query.shape[0], query.shape[2], query.shape[1], query.shape[3])
 
     def outputs_and_gradients():
         leaves = [x.clone().requires_grad_() for x in (query, key, value)]
-        out, _ = run_lsg(module, (*leaves, key_mask), pattern)
+        out, _ = run_lsg((*leaves, key_mask), pattern)
         (out * weights).sum().backward()
         return [out.detach()] + [leaf.grad for leaf in leaves]
 
     fused = outputs_and_gradients()
-    monkeypatch.setattr(module, "_CPU_FLASH", None)
+    monkeypatch.setattr(attention, "_CPU_FLASH", None)
     explicit = outputs_and_gradients()
     for got, want in zip(fused, explicit):
         torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)

@@ -87,7 +87,7 @@ def _assert_keeps_the_base_answers(type_name: str, rows: list[dict], options) ->
     else:  # no leading special token (Pegasus): the global token is one more key the base never saw
         assert agreeing > len(rows) / 2, (type_name, rows)
     learnt = training_sentences(type_name)[: len(rows)]
-    if MODEL_TYPES[type_name].family == "bart":  # right when it writes back the sentence the base learnt
+    if MODEL_TYPES[type_name].family.encoder_decoder:  # right when it writes back the sentence the base learnt
         right = sum(row["base"] == sentence for row, sentence in zip(rows, learnt))
     else:  # a single mask brings back the first piece of a word the tokenizer splits
         pieces = [row["base"].strip("▁ ").lower() for row in rows]

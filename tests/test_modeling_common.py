@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 import torch
 import transformers
@@ -12,7 +9,6 @@ from support.testers import make_tester
 from support.training import trainer_losses
 
 from hubgen.registry import MODEL_TYPES, MULTIPLE_CHOICE, PRETRAINING, QUESTION_ANSWERING, SEQUENCE_CLASSIFICATION
-from hubgen.render import render_modeling_file
 
 TYPES = list(MODEL_TYPES)
 
@@ -34,19 +30,6 @@ def padded_mask(batch: int, length: int, padding: int) -> torch.Tensor:
     mask = torch.ones(batch, length, dtype=torch.long)
     mask[-1, length - padding :] = 0
     return mask
-
-
-@pytest.mark.parametrize("type_name", TYPES)
-def test_rendered_file_passes_ruff(tmp_path, type_name):
-    path = tmp_path / MODEL_TYPES[type_name].file_name
-    path.write_text(render_modeling_file(MODEL_TYPES[type_name]))
-    result = subprocess.run(
-        [sys.executable, "-m", "ruff", "check", "--no-cache", "--isolated", str(path)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
 
 
 @pytest.mark.parametrize("type_name", TYPES)

@@ -21,7 +21,7 @@ from hubgen.generation import GENERATION_KEYS, generation_settings, split_genera
 from hubgen.registry import MODEL_TYPES, SEQ2SEQ_LM
 from hubgen.render import write_modeling_file
 
-SEQ2SEQ_TYPES = [name for name, entry in MODEL_TYPES.items() if entry.family == "bart"]
+SEQ2SEQ_TYPES = [name for name, entry in MODEL_TYPES.items() if entry.family.encoder_decoder]
 OLDER_VERSIONS = ["4.40.2", "4.46.3", "4.57.6", "5.0.0"]
 
 
@@ -206,7 +206,7 @@ def test_decoder_start_and_label_shift_follow_the_library(rendered, type_name):
     labels = tester.input_ids(3, 9)
     labels[1, -3:] = config.pad_token_id
     labels[2, -2:] = -100
-    if tester.model_type.family_options["decoder_start"] == "last_token":
+    if tester.model_type.options.decoder_start == "last_token":
         expected = library_module.shift_tokens_right(labels.clone(), config.pad_token_id)
     else:
         expected = library_module.shift_tokens_right(labels, config.pad_token_id, config.decoder_start_token_id)
@@ -318,8 +318,8 @@ def test_cached_decoding_equals_a_full_forward_pass(rendered, type_name):
         assert cache.get_seq_length() == 9 and all(cache.is_updated.values())
         # the legacy tuple format of transformers 4.x callers continues the same sequence
         legacy = tuple(
-            module._cached_keys_values(cache.self_attention_cache, i)
-            + module._cached_keys_values(cache.cross_attention_cache, i)
+            module.cached_keys_values(cache.self_attention_cache, i)
+            + module.cached_keys_values(cache.cross_attention_cache, i)
             for i in range(len(model.get_decoder().layers))
         )
         extra = tester.input_ids(2, 2, seed=4)

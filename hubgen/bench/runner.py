@@ -112,7 +112,6 @@ def plan_series(plan: BenchPlan, module_path: Path) -> list[Series]:
             "kind": "core",
             "heads": plan.heads,
             "head_dim": plan.head_dim,
-            "module_path": str(module_path),
         }
         lsg_lengths = tuple(sorted(set(plan.core_lengths + plan.lsg_extra_lengths)))
         for setting in plan.settings:

@@ -2,9 +2,9 @@
 
 `hubgen.bench.runner` runs this file as a script, `python worker.py JOB_JSON`, and reads the one line it prints
 that starts with `RESULT_MARKER`. One process per measurement, so that no configuration inherits another's warm
-caches, thread pools or heap. The file imports torch, transformers and the standard library only, and the LSG
-code it measures is the rendered modeling file named in the job, loaded from its path as users load it, so the
-figures are those of the code that ships, whatever the LSG core becomes.
+caches, thread pools or heap. The file imports torch, transformers, the standard library and the LSG core
+(`hubgen.lsg.attention`, the code every rendered file includes verbatim) only; model jobs load the rendered modeling
+file named in the job from its path, as users load it, so the figures are those of the code that ships.
 
 Protocol of a core or model job (`_measure`):
 1. one untimed warm-up step at a shorter length on the same code path (the runner's `warmup_length`): loads
@@ -33,6 +33,8 @@ import torch
 import torch.nn.functional as F
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
+
+from hubgen.lsg.attention import LSGPattern, lsg_attention
 
 RESULT_MARKER = "HUBGEN_BENCH_RESULT "
 
@@ -114,10 +116,6 @@ def load_rendered(path: str):
     return module
 
 
-def _config_class(module):
-    return next(getattr(module, name) for name in dir(module) if name.startswith("LSG") and name.endswith("Config"))
-
-
 def core_step_factory(job: dict):
     """`make(length)` -> a forward+backward step of the attention core on fixed random inputs of that length.
 
@@ -129,8 +127,8 @@ def core_step_factory(job: dict):
     heads, head_dim, batch = job["heads"], job["head_dim"], job["batch"]
     setting = job.get("setting")
     if job["impl"] == "lsg":
-        module = load_rendered(job["module_path"])
-        pattern = module.LSGPattern.from_config(_config_class(module)(**setting))
+        # The runner checked the setting as `hubgen convert` does; its keys are the pattern's fields.
+        pattern = LSGPattern(**setting)
         globals_ = setting["num_global_tokens"]
     else:
         globals_ = job["num_global_tokens"]
@@ -147,8 +145,7 @@ def core_step_factory(job: dict):
                 leaf.grad = None
             q, k, v = (leaf.transpose(1, 2) for leaf in leaves)
             if job["impl"] == "lsg":
-                result = module.lsg_attention(q, k, v, mask, pattern, 0.0, False)
-                out = result[0] if isinstance(result, tuple) else result
+                out, _ = lsg_attention(q, k, v, mask, pattern, 0.0, False)
                 out.backward(grad)
             else:
                 F.scaled_dot_product_attention(q, k, v).backward(grad.transpose(1, 2))

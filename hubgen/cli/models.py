@@ -40,7 +40,7 @@ def list_types(json_output: Json = False) -> None:
             entry.name,
             entry.file_name,
             f"LSG{entry.class_prefix} + {suffixes}",
-            f"{entry.library_prefix or entry.class_prefix}…",
+            f"{entry.class_prefix}…",
         )
     console.print(table)
 

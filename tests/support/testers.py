@@ -221,4 +221,4 @@ TINY_OVERRIDES = {
 
 
 def make_tester(model_type: ModelType) -> EncoderTester | Seq2SeqTester:
-    return TESTERS[model_type.family](model_type, dict(TINY_OVERRIDES.get(model_type.name, {})))
+    return TESTERS[model_type.family.name](model_type, dict(TINY_OVERRIDES.get(model_type.name, {})))

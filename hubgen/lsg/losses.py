@@ -1,6 +1,9 @@
-# ---------------------------------------------------------------------------------------------------------------------
-# Losses (computed in the model, as transformers' heads do)
-# ---------------------------------------------------------------------------------------------------------------------
+"""The losses of the task heads, computed in the model as transformers' heads compute them."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
 
 
 def sequence_classification_loss(config, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:

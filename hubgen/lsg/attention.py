@@ -1,8 +1,18 @@
-# ---------------------------------------------------------------------------------------------------------------------
-# LSG attention: local + sparse + global (the same code in every architecture)
-# ---------------------------------------------------------------------------------------------------------------------
+"""LSG attention: local + sparse + global (spec sections 3 and 4), the one copy every rendered file includes.
 
-SPARSITY_TYPES = ("none", "norm", "pooling", "lsh", "stride", "block_stride", "bos_pooling")
+`lsg_attention` takes the projections of g global rows followed by the text; `lsg_prepare_inputs` and
+`lsg_finalize_outputs` pad the text to whole blocks and cut the output back around the encoder layers.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from hubgen.lsg.settings import validate_lsg_config
 
 
 @dataclass(frozen=True)
@@ -121,7 +131,9 @@ def _block_stride_selection(key: torch.Tensor, mask: torch.Tensor, pattern: LSGP
     """Head j keeps, inside every block, b/f consecutive rows starting at (j * b/f) mod b."""
     n, h, t, _ = key.shape
     b, r = pattern.block_size, pattern.reduced_block
-    within = (torch.arange(r, device=key.device).view(1, 1, -1) + r * torch.arange(h, device=key.device).view(-1, 1, 1)) % b
+    within = (
+        torch.arange(r, device=key.device).view(1, 1, -1) + r * torch.arange(h, device=key.device).view(-1, 1, 1)
+    ) % b
     blocks = torch.arange(0, t, b, device=key.device).view(1, -1, 1)
     return _select((within + blocks).reshape(h, -1).expand(n, h, -1), mask)
 
@@ -295,7 +307,9 @@ class _KeyPlan:
         for i in range(self.n):
             for h0 in range(0, self.h, self.heads_per_chunk):
                 for c0 in range(0, self.blocks, self.blocks_per_chunk):
-                    yield _Chunk(i, h0, min(h0 + self.heads_per_chunk, self.h), c0, min(c0 + self.blocks_per_chunk, self.blocks))
+                    yield _Chunk(
+                        i, h0, min(h0 + self.heads_per_chunk, self.h), c0, min(c0 + self.blocks_per_chunk, self.blocks)
+                    )
 
     def text_rows(self, chunk: _Chunk) -> slice:
         return slice(self.g + chunk.c0 * self.b, self.g + chunk.c1 * self.b)
@@ -340,7 +354,9 @@ class _KeyPlan:
         """Which gathered keys each query may NOT see: (heads * blocks, 1, key_slots), or per query when causal."""
         heads, count, b = chunk.h1 - chunk.h0, chunk.c1 - chunk.c0, self.b
         span = (count + 1 if self.pattern.is_causal else count + 2) * b
-        local = _padded_rows(self.text_mask[chunk.batch], (chunk.c0 - 1) * b, span, False).unfold(0, self.pattern.local_window, b)
+        local = _padded_rows(self.text_mask[chunk.batch], (chunk.c0 - 1) * b, span, False).unfold(
+            0, self.pattern.local_window, b
+        )
         parts = [self.text_mask.new_ones(heads, count, self.g), local.expand(heads, -1, -1)]
         parts.extend(visible for _, visible in windows)
         hidden = ~torch.cat(parts, dim=2).reshape(chunk.size, 1, self.pattern.key_slots)
@@ -427,7 +443,11 @@ def _attend(plan: _KeyPlan, queries, keys, values, hidden, drop: _Dropout):
     the chunk only."""
     if _fused(plan, drop):
         out, lse = _CPU_FLASH(
-            queries[:, None], keys[:, None], values[:, None], attn_mask=_additive(hidden, queries.dtype), scale=plan.scale
+            queries[:, None],
+            keys[:, None],
+            values[:, None],
+            attn_mask=_additive(hidden, queries.dtype),
+            scale=plan.scale,
         )
         return out[:, 0], lse[:, 0]
     scores = plan.scores(queries, keys, hidden)
@@ -515,13 +535,17 @@ def _chunk_forward(plan: _KeyPlan, chunk: _Chunk, sparse_keys_, sparse_values, d
     windows = plan.sparse_windows(chunk)
     keys = plan.gather(chunk, plan.key, sparse_keys_, windows)
     values = plan.gather(chunk, plan.value, sparse_values, windows)
-    chunk_out, chunk_lse = _attend(plan, plan.rows_of(plan.query, chunk), keys, values, plan.hidden(chunk, windows), drop)
+    chunk_out, chunk_lse = _attend(
+        plan, plan.rows_of(plan.query, chunk), keys, values, plan.hidden(chunk, windows), drop
+    )
     heads, rows = chunk.h1 - chunk.h0, plan.text_rows(chunk)
     out[chunk.batch, rows, chunk.heads] = chunk_out.reshape(heads, -1, plan.d).transpose(0, 1)
     lse[chunk.batch, chunk.heads, rows] = chunk_lse.reshape(heads, -1)
 
 
-def _chunk_backward(plan: _KeyPlan, chunk: _Chunk, sparse_keys_, sparse_values, out, lse, grad_out, drop, grads) -> None:
+def _chunk_backward(
+    plan: _KeyPlan, chunk: _Chunk, sparse_keys_, sparse_values, out, lse, grad_out, drop, grads
+) -> None:
     grad_query, grad_key, grad_value, grad_sparse_keys, grad_sparse_values = grads
     windows = plan.sparse_windows(chunk)
     heads, rows, d = chunk.h1 - chunk.h0, plan.text_rows(chunk), plan.d
@@ -546,7 +570,9 @@ class _LSGAttentionFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, query, key, value, key_mask, sparse_keys_, sparse_values, sparse_meta, pattern, dropout, seed):
-        sparse = None if sparse_meta is None else SparseKeys(sparse_meta[0], sparse_meta[1], sparse_keys_, sparse_values)
+        sparse = (
+            None if sparse_meta is None else SparseKeys(sparse_meta[0], sparse_meta[1], sparse_keys_, sparse_values)
+        )
         plan = _KeyPlan(pattern, query, key, value, key_mask, sparse)
         n, h, length, d = query.shape
         g = plan.g
@@ -605,7 +631,9 @@ def _lsg_probabilities(query, key, value, key_mask, sparse, pattern) -> torch.Te
         keys = plan.gather(chunk, key, source, windows)
         scores = plan.scores(plan.rows_of(query, chunk), keys, plan.hidden(chunk, windows))
         blocks = slice(chunk.c0 * plan.b, chunk.c1 * plan.b)
-        probs[chunk.batch, chunk.heads, blocks] = torch.softmax(scores, dim=-1).reshape(chunk.h1 - chunk.h0, -1, pattern.key_slots)
+        probs[chunk.batch, chunk.heads, blocks] = torch.softmax(scores, dim=-1).reshape(
+            chunk.h1 - chunk.h0, -1, pattern.key_slots
+        )
     return probs.to(query.dtype)
 
 
@@ -649,7 +677,9 @@ def lsg_attention(query, key, value, key_mask, pattern: LSGPattern, dropout: flo
     sparse_k = None if sparse is None else sparse.keys
     sparse_v = None if sparse is None else sparse.values
     seed = int(torch.randint(0, 2**62, (1,)).item()) if dropout > 0 else 0
-    context = _LSGAttentionFunction.apply(query, key, value, key_mask, sparse_k, sparse_v, meta, pattern, dropout, seed)
+    context = _LSGAttentionFunction.apply(
+        query, key, value, key_mask, sparse_k, sparse_v, meta, pattern, dropout, seed
+    )
     probs = None
     if output_attentions:
         with torch.no_grad():

@@ -1,6 +1,9 @@
-# ---------------------------------------------------------------------------------------------------------------------
-# Weight initialisation that leaves loaded weights alone
-# ---------------------------------------------------------------------------------------------------------------------
+"""Weight initialisation that leaves loaded weights alone, and loading of every tied-weight layout of 4.x files."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
 
 
 def is_loaded(tensor: torch.Tensor) -> bool:
