@@ -6,7 +6,6 @@ JSON and decides what the user sees.
 
 from __future__ import annotations
 
-import json
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +19,6 @@ from hubgen.errors import InvalidInputError, SmokeTestError
 from hubgen.fresh_process import run_script
 
 RUNNER = Path(__file__).with_name("smoke_runner.py")
-RESULT_MARKER = "HUBGEN_SMOKE_RESULT "  # as printed by smoke_runner.py, which cannot import it from here
 
 
 @dataclass
@@ -81,7 +79,7 @@ def run_smoke(
         )
     request = {"folder": str(folder.resolve()), "base": base, "language": language, "sentences": sentences}
     try:
-        run = run_script(RUNNER, RESULT_MARKER, timeout, stdin=json.dumps(request))
+        run = run_script(RUNNER, request, timeout)
     except subprocess.TimeoutExpired:
         raise SmokeTestError(f"smoke tests of {folder} took longer than {timeout:.0f}s") from None
     if run.returncode != 0 or run.result is None:

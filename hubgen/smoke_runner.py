@@ -2,8 +2,8 @@
 
 This file imports torch and transformers only (and sentence-transformers for such models), and refuses `import
 hubgen`: a repository that passes here loads for users who never installed hubgen. It reads a JSON request on stdin
-and prints one marked JSON line on stdout (libraries may print too, e.g. transformers' remote-code prompt, so the
-marker finds the result).
+and prints one JSON line on stdout, after the marker the request names (libraries may print too, e.g. transformers'
+remote-code prompt, so the marker finds the result).
 
 What is checked: every Auto class of the repository loads and runs on an input beyond two blocks; heads the base did
 not have are reported as new and untrained, heads that cannot be built for the checkpoint as skipped. Then the base
@@ -516,7 +516,6 @@ def _classify_near_max(folder: str, config) -> str:
     return f"{inputs['input_ids'].shape[1]} tokens -> logits {tuple(logits.shape)}"
 
 
-RESULT_MARKER = "HUBGEN_SMOKE_RESULT "
-
 if __name__ == "__main__":
-    print(RESULT_MARKER + json.dumps(run(json.load(sys.stdin))))
+    request = json.load(sys.stdin)
+    print(request["result_marker"] + json.dumps(run(request)))
