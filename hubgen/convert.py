@@ -13,7 +13,6 @@ import pickle
 import shlex
 import shutil
 from collections.abc import Callable
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import ModuleType
@@ -26,14 +25,15 @@ from torch import nn
 
 from hubgen import __version__, sentence_transformers
 from hubgen.checkpoint import BaseCheckpoint, open_checkpoint
+from hubgen.embedding_tables import grow_positions, positional_global_table, random_global_table
 from hubgen.errors import InvalidInputError
-from hubgen.generation import generation_settings, split_generation_settings
-from hubgen.global_tokens import grow_positions, positional_global_table, random_global_table
+from hubgen.generation_config import generation_settings, split_generation_settings
 from hubgen.lsg_options import LSGOptions
+from hubgen.position_memory import check_position_memory
 from hubgen.provenance import published_base
+from hubgen.quiet_loading import quiet_transformers
 from hubgen.registry import Head, ModelType
 from hubgen.render import import_modeling_file, write_modeling_file
-from hubgen.sizes import check_position_memory
 from hubgen.staging import check_target, staged_folder
 
 DTYPES = {"auto": "auto", "float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
@@ -202,7 +202,7 @@ def _load_tokenizer(checkpoint: BaseCheckpoint):
     model_type = checkpoint.model_type
     library_config = transformers.AutoConfig.for_model(model_type.library_model_type or model_type.name)
     try:
-        with _quiet_transformers():
+        with quiet_transformers():
             tokenizer = transformers.AutoTokenizer.from_pretrained(checkpoint.directory, config=library_config)
     except Exception as error:  # noqa: BLE001 - tokenizers reports damaged files as bare Exceptions
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
@@ -273,22 +273,6 @@ def _import_rendered(model_type: ModelType, directory: Path) -> ModuleType:
     return import_modeling_file(path, f"hubgen_rendered_{model_type.module_name}")
 
 
-@contextmanager
-def _quiet_transformers():
-    """transformers' loading warnings (newly initialised heads) are reported by hubgen itself, in its summary, and
-    its progress bars would interleave with hubgen's own step display."""
-    verbosity = transformers.logging.get_verbosity()
-    bars = transformers.utils.logging.is_progress_bar_enabled()
-    transformers.logging.set_verbosity_error()
-    transformers.utils.logging.disable_progress_bar()
-    try:
-        yield
-    finally:
-        transformers.logging.set_verbosity(verbosity)
-        if bars:
-            transformers.utils.logging.enable_progress_bar()
-
-
 def _load(module, checkpoint: BaseCheckpoint, head: Head, options: LSGOptions, request: ConversionRequest):
     model_type = checkpoint.model_type
     model_keys, _ = split_generation_settings(checkpoint.config)  # they go to generation_config.json (`_save`)
@@ -299,7 +283,7 @@ def _load(module, checkpoint: BaseCheckpoint, head: Head, options: LSGOptions, r
     torch.manual_seed(request.seed)
     model_class = getattr(module, model_type.class_name(head))
     try:
-        with _quiet_transformers():
+        with quiet_transformers():
             model, info = model_class.from_pretrained(
                 checkpoint.directory, config=config, dtype=DTYPES[request.dtype], output_loading_info=True
             )
@@ -394,7 +378,7 @@ def _save(
         "new_weights": list(new_weights),  # weights the base did not have: the smoke tests call their head untrained
     }
     model.config.name_or_path = checkpoint.hub_id or ""
-    with _quiet_transformers():
+    with quiet_transformers():
         model.save_pretrained(staging, safe_serialization=True)
     # The full config, not the diff against class defaults that save_pretrained writes: every LSG key is visible.
     (staging / "config.json").write_text(model.config.to_json_string(use_diff=False))
@@ -411,7 +395,7 @@ def _save(
 
 
 def _write_generation_config(checkpoint: BaseCheckpoint, path: Path) -> None:
-    """The base's generation settings, whichever file held them (see hubgen.generation), and the type's defaults."""
+    """The base's generation settings, whichever file held them (see hubgen.generation_config), and the type's defaults."""
     base_file = checkpoint.directory / "generation_config.json"
     base_settings = json.loads(base_file.read_text()) if base_file.exists() else None
     settings = generation_settings(checkpoint.model_type, checkpoint.config, base_settings)

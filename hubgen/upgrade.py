@@ -24,8 +24,8 @@ from huggingface_hub.utils.sha import git_hash
 
 from hubgen import __version__, hub
 from hubgen.checkpoint import BaseCheckpoint, open_checkpoint
-from hubgen.convert import _quiet_transformers
 from hubgen.errors import HubAccessError, InvalidInputError, SmokeTestError
+from hubgen.quiet_loading import quiet_transformers
 from hubgen.registry import ModelType
 from hubgen.render import import_modeling_file
 from hubgen.smoke import SmokeReport, run_smoke
@@ -232,7 +232,7 @@ def _model_class(staging: Path, checkpoint: BaseCheckpoint) -> type:
 def check_weights(staging: Path, checkpoint: BaseCheckpoint) -> WeightsCheck:
     """Load the stored weights as users will, through transformers into hubgen's class, and report what did not fit."""
     model_class = _model_class(staging, checkpoint)
-    with _quiet_transformers():
+    with quiet_transformers():
         try:
             _, info = model_class.from_pretrained(staging, output_loading_info=True)
         except (RuntimeError, ValueError, OSError) as error:
@@ -250,7 +250,7 @@ def _resave_weights(
 ) -> tuple[FileChange, ...]:
     """The weights as hubgen's class holds them after loading, in safetensors, in the stored dtype."""
     model_class = _model_class(staging, checkpoint)
-    with _quiet_transformers():
+    with quiet_transformers():
         model = model_class.from_pretrained(staging, dtype="auto")
         model.save_pretrained(output, safe_serialization=True)
     dropped = f"drops {', '.join(check.unexpected)}" if check.unexpected else ""

@@ -17,7 +17,7 @@ from support.testers import make_tester
 from support.training import trainer_losses
 
 from hubgen.bench.worker import PeakTensorMemory
-from hubgen.generation import GENERATION_KEYS, generation_settings, split_generation_settings
+from hubgen.generation_config import generation_settings
 from hubgen.registry import MODEL_TYPES, SEQ2SEQ_LM
 from hubgen.render import write_modeling_file
 
@@ -377,29 +377,6 @@ def test_trainer_teaches_the_seq2seq_head_a_long_input_task(rendered, tmp_path, 
         )
     losses = trainer_losses(model, examples, tmp_path)
     assert losses[-1] < 0.5 * losses[0], losses
-
-
-# --- generation_config.json ------------------------------------------------------------------------------------------
-
-
-def test_generation_settings_move_out_of_config_json():
-    base = {"d_model": 16, "num_beams": 4, "max_length": 142, "eos_token_id": 2, "task_specific_params": {}}
-    kept, moved = split_generation_settings(base)
-    assert kept == {"d_model": 16, "eos_token_id": 2, "task_specific_params": {}}
-    assert moved == {"num_beams": 4, "max_length": 142}
-    settings = generation_settings(MODEL_TYPES["bart"], base, {"num_beams": 6, "_from_model_config": True})
-    assert settings == {
-        "bos_token_id": 0,
-        "eos_token_id": 2,
-        "pad_token_id": 1,
-        "decoder_start_token_id": 2,
-        "forced_eos_token_id": 2,  # BART's class default, which a saved config.json leaves out
-        "max_length": 142,
-        "num_beams": 6,
-    }
-    assert generation_settings(MODEL_TYPES["mbart"], {})["forced_eos_token_id"] == 2
-    assert "decoder_start_token_id" not in generation_settings(MODEL_TYPES["mbart"], {})
-    assert set(GENERATION_KEYS).isdisjoint(MODEL_TYPES["pegasus"].config_defaults.keys() - {"forced_eos_token_id"})
 
 
 # --- fresh processes, older transformers -----------------------------------------------------------------------------
