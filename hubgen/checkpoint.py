@@ -91,7 +91,7 @@ def open_checkpoint(
     for name in _JSON_FILES:
         read_json(directory / name, reference)
     config = read_json(config_path, reference)
-    model_type, is_lsg = _recognise(config, directory)
+    model_type, is_lsg = recognise(config, directory)
     checkpoint = BaseCheckpoint(reference, directory, config, model_type, is_lsg, resolved, hub_id)
     if config.get("position_embedding_type", "absolute") != "absolute":
         raise InvalidInputError(
@@ -101,24 +101,6 @@ def open_checkpoint(
     _check_length_key(checkpoint)
     _check_weights(checkpoint)
     return checkpoint
-
-
-def check_lsg_folder(folder: Path) -> None:
-    """Refuse a folder that holds no LSG model: smoke tests and cards are for what `hubgen convert` wrote."""
-    if not (folder / "config.json").is_file():
-        raise InvalidInputError(
-            f"{folder} has no config.json", "run `hubgen convert` first, or pass a converted folder"
-        )
-    config = read_json(folder / "config.json", str(folder))
-    try:
-        is_lsg = _recognise(config, folder)[1]
-    except InvalidInputError:
-        is_lsg = False
-    if not is_lsg:
-        raise InvalidInputError(
-            f"{folder} is not a converted LSG model (model type {config.get('model_type')!r})",
-            f"convert it first: `hubgen convert {folder} --max-len 4096 --out DIR`, then test DIR",
-        )
 
 
 def read_json(path: Path, reference: str) -> dict[str, Any]:
@@ -221,7 +203,9 @@ def _wanted_files(files: list[str]) -> list[str]:
     return [name for name in files if wanted(name)]
 
 
-def _recognise(config: dict[str, Any], directory: Path) -> tuple[ModelType, bool]:
+def recognise(config: dict[str, Any], directory: Path) -> tuple[ModelType, bool]:
+    """The type of a checkpoint's config, and whether it is an LSG checkpoint (the three cases of this module's
+    docstring); the tokenizer class tells apart types that share a library model type."""
     model_type = str(config.get("model_type", ""))
     modules = {str(target).split(".")[0] for target in (config.get("auto_map") or {}).values()}
     by_module = {entry.module_name: entry for entry in MODEL_TYPES.values()}
