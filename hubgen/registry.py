@@ -63,6 +63,10 @@ class ModelType:
     tokenizer_classes: tuple[str, ...] = ()
     # Architecture switches the family template reads (BART family: position kind, pre/post-LN, embedding norm, ...).
     family_options: Mapping[str, object] = field(default_factory=dict)
+    # The language the type's checkpoints imply, if any (CamemBERT and BARThez are French models): the smoke tests'
+    # built-in sentences when the base card names none, and the corpus of the tiny checkpoint.
+    language: str = "en"
+    tiny: TinyRecipe | None = None
 
     def recognises(self, model_type: str, tokenizer_class: str) -> bool:
         """Whether a library checkpoint with this `model_type` and tokenizer is of this type.
@@ -128,6 +132,22 @@ class ModelType:
             if name in (self.library_class_name(head), f"{self.class_prefix}{head.class_suffix}"):
                 return head
         return None
+
+
+@dataclass(frozen=True)
+class TinyRecipe:
+    """How `hubgen.offline.tiny` makes a tiny trained checkpoint of the type, laid out as the real checkpoints are:
+    the tokenizer class they ship, the config values it sets (the tiny sizes under the type's names, and what the real
+    checkpoints set beyond the library's defaults), the training steps and the real checkpoints' license."""
+
+    tokenizer_class: str
+    config: Mapping[str, object]
+    # Chosen by measurement: with them every encoder gets 78% (ELECTRA) to 99% (CamemBERT) of single masked tokens of
+    # its corpus right, and every encoder-decoder infills all but at most 3 of its sentences exactly.
+    steps: int
+    license: str = "apache-2.0"
+    # The token an encoder-decoder's decoder starts from: the one its `shift_tokens_right` puts first in training.
+    decoder_start: str | None = None
 
 
 _BERT_LIKE_DEFAULTS = {
@@ -227,7 +247,7 @@ _DISTILBERT_DEFAULTS = {
 }
 
 
-def _roberta_like(name: str, class_prefix: str, vocab_size: int, tokenizer_hint: str) -> ModelType:
+def _roberta_like(name: str, class_prefix: str, vocab_size: int, tokenizer_hint: str, **extra) -> ModelType:
     """RoBERTa, CamemBERT and XLM-R differ only in names and vocabulary: one row builder keeps them in step."""
     return ModelType(
         name=name,
@@ -241,6 +261,7 @@ def _roberta_like(name: str, class_prefix: str, vocab_size: int, tokenizer_hint:
         head_styles=MappingProxyType(_ROBERTA_STYLES),
         tokenizer_hint=tokenizer_hint,
         config_position_offset=2,
+        **extra,
     )
 
 
@@ -255,6 +276,7 @@ def _own_prefix(
     tokenizer_hint: str,
     family: str = "",
     attribute_map: Mapping[str, str] | None = None,
+    tiny: TinyRecipe,
 ) -> ModelType:
     """A type whose parameters live under its own name (`albert.`), as does its family template unless it shares
     one, with no position offset: ALBERT, DistilBERT and ELECTRA."""
@@ -270,6 +292,7 @@ def _own_prefix(
         head_styles=MappingProxyType({"embeddings": "bert", **styles}),
         attribute_map=MappingProxyType(dict(attribute_map or {})),
         tokenizer_hint=tokenizer_hint,
+        tiny=tiny,
     )
 
 
@@ -345,6 +368,36 @@ def _bart_like(
     )
 
 
+# Tiny checkpoints: one size for every architecture, under each family's names, with the real checkpoints' position
+# tables (512 positions, 514 rows for RoBERTa-likes, whose positions start after the padding id; 1024 for the BART
+# family). ALBERT and ELECTRA keep an embedding narrower than the hidden size, as theirs do.
+_TINY_WIDTH, _TINY_FFN, _TINY_LAYERS, _TINY_HEADS, _TINY_EMBEDDING = 64, 128, 2, 4, 32
+_TINY_BERT = {
+    "hidden_size": _TINY_WIDTH,
+    "num_hidden_layers": _TINY_LAYERS,
+    "num_attention_heads": _TINY_HEADS,
+    "intermediate_size": _TINY_FFN,
+    "max_position_embeddings": 512,
+}
+_TINY_ROBERTA = {**_TINY_BERT, "max_position_embeddings": 514, "type_vocab_size": 1, "layer_norm_eps": 1e-5}
+_TINY_DISTILBERT = {
+    "dim": _TINY_WIDTH,
+    "n_layers": _TINY_LAYERS,
+    "n_heads": _TINY_HEADS,
+    "hidden_dim": _TINY_FFN,
+    "max_position_embeddings": 512,
+}
+_TINY_BART = {
+    "d_model": _TINY_WIDTH,
+    "encoder_layers": _TINY_LAYERS,
+    "decoder_layers": _TINY_LAYERS,
+    "encoder_attention_heads": _TINY_HEADS,
+    "decoder_attention_heads": _TINY_HEADS,
+    "encoder_ffn_dim": _TINY_FFN,
+    "decoder_ffn_dim": _TINY_FFN,
+    "max_position_embeddings": 1024,
+}
+
 MODEL_TYPES: Mapping[str, ModelType] = MappingProxyType(
     {
         "bert": ModelType(
@@ -360,10 +413,26 @@ MODEL_TYPES: Mapping[str, ModelType] = MappingProxyType(
                 {"embeddings": "bert", "lm_head": "bert", "classifier": "pooled", "pooler": "tanh"}
             ),
             tokenizer_hint="wordpiece",
+            tiny=TinyRecipe("BertTokenizer", _TINY_BERT, steps=150),
         ),
-        "roberta": _roberta_like("roberta", "Roberta", 50265, "bpe"),
-        "camembert": _roberta_like("camembert", "Camembert", 32005, "sentencepiece"),
-        "xlm-roberta": _roberta_like("xlm-roberta", "XLMRoberta", 250002, "sentencepiece"),
+        "roberta": _roberta_like(
+            "roberta", "Roberta", 50265, "bpe", tiny=TinyRecipe("RobertaTokenizer", _TINY_ROBERTA, 150, "mit")
+        ),
+        "camembert": _roberta_like(
+            "camembert",
+            "Camembert",
+            32005,
+            "sentencepiece",
+            language="fr",
+            tiny=TinyRecipe("CamembertTokenizer", _TINY_ROBERTA, 150, "mit"),
+        ),
+        "xlm-roberta": _roberta_like(
+            "xlm-roberta",
+            "XLMRoberta",
+            250002,
+            "sentencepiece",
+            tiny=TinyRecipe("XLMRobertaTokenizer", _TINY_ROBERTA, 150, "mit"),
+        ),
         "albert": _own_prefix(
             "albert",
             "Albert",
@@ -372,6 +441,9 @@ MODEL_TYPES: Mapping[str, ModelType] = MappingProxyType(
             defaults=_ALBERT_DEFAULTS,
             styles={"lm_head": "albert", "classifier": "pooled", "pooler": "tanh"},
             tokenizer_hint="sentencepiece",
+            tiny=TinyRecipe(
+                "AlbertTokenizer", {**_TINY_BERT, "embedding_size": _TINY_EMBEDDING, "hidden_act": "gelu_new"}, 250
+            ),
         ),
         "distilbert": _own_prefix(
             "distilbert",
@@ -382,6 +454,10 @@ MODEL_TYPES: Mapping[str, ModelType] = MappingProxyType(
             styles={"lm_head": "distilbert", "classifier": "distilbert", "qa_dropout": "qa_dropout"},
             tokenizer_hint="wordpiece",
             attribute_map={"hidden_size": "dim", "num_attention_heads": "n_heads", "num_hidden_layers": "n_layers"},
+            # DistilBertTokenizer returns no token_type_ids, which DistilBERT has no embedding for. (With no class
+            # named, AutoTokenizer picks BertTokenizer for "distilbert"; its token_type_ids then vanish silently into
+            # the **kwargs of DistilBertForMaskedLM.forward in transformers 5.)
+            tiny=TinyRecipe("DistilBertTokenizer", _TINY_DISTILBERT, 150),
         ),
         # No pooler; embeddings of `embedding_size` are projected by `electra.embeddings_project` when it differs.
         "electra": _own_prefix(
@@ -393,11 +469,26 @@ MODEL_TYPES: Mapping[str, ModelType] = MappingProxyType(
             defaults=_ELECTRA_DEFAULTS,
             styles={"embedding_projection": "embeddings_project", "lm_head": "electra", "classifier": "electra"},
             tokenizer_hint="wordpiece",
+            # The generator: the discriminator has no LM head to check predictions with.
+            tiny=TinyRecipe("BertTokenizer", {**_TINY_BERT, "embedding_size": _TINY_EMBEDDING}, 250),
         ),
         "bart": _bart_like(
-            "bart", "Bart", _BART_DEFAULTS, {**_BART_OPTIONS, "default_num_labels": 3}, tokenizer_hint="bpe"
+            "bart",
+            "Bart",
+            _BART_DEFAULTS,
+            {**_BART_OPTIONS, "default_num_labels": 3},
+            tokenizer_hint="bpe",
+            tiny=TinyRecipe("RobertaTokenizer", _TINY_BART, 80, decoder_start="</s>"),
         ),
-        "mbart": _bart_like("mbart", "MBart", _MBART_DEFAULTS, _MBART_OPTIONS, tokenizer_hint="sentencepiece"),
+        # mBART ends every source with its language code and starts the decoder with it.
+        "mbart": _bart_like(
+            "mbart",
+            "MBart",
+            _MBART_DEFAULTS,
+            _MBART_OPTIONS,
+            tokenizer_hint="sentencepiece",
+            tiny=TinyRecipe("MBartTokenizer", {**_TINY_BART, "scale_embedding": True}, 80, "mit", "en_XX"),
+        ),
         # BARThez is French mBART: mBART classes and weights, its own tokenizer. Published repositories name the file
         # modeling_lsg_barthez.py with LSGMBart* classes; hubgen keeps both, and a model type of its own
         # ("lsg-barthez") so a repository says which tokenizer family it belongs to.
@@ -409,6 +500,11 @@ MODEL_TYPES: Mapping[str, ModelType] = MappingProxyType(
             library_model_type="mbart",
             tokenizer_hint="sentencepiece",
             tokenizer_classes=("BarthezTokenizer", "BarthezTokenizerFast"),
+            language="fr",
+            # config.json names the tokenizer class, as moussaKam/barthez's does: it is what tells BARThez apart.
+            tiny=TinyRecipe(
+                "BarthezTokenizer", {**_TINY_BART, "tokenizer_class": "BarthezTokenizer"}, 80, decoder_start="</s>"
+            ),
         ),
         # The library has no Pegasus classification or question-answering heads.
         "pegasus": _bart_like(
@@ -418,6 +514,7 @@ MODEL_TYPES: Mapping[str, ModelType] = MappingProxyType(
             _PEGASUS_OPTIONS,
             heads=(MODEL, SEQ2SEQ_LM, CAUSAL_LM),
             tokenizer_hint="sentencepiece",
+            tiny=TinyRecipe("PegasusTokenizer", {**_TINY_BART, "scale_embedding": True}, 80, decoder_start="<pad>"),
         ),
     }
 )

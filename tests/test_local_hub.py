@@ -12,7 +12,7 @@ from huggingface_hub import HfApi, constants, hf_hub_download, snapshot_download
 from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
 from safetensors.torch import save_file
 
-from hubgen.local_hub import LocalHub, LocalUser
+from hubgen.offline.local_hub import LocalHub, LocalUser
 
 ALICE_TOKEN = "hf_alice_0123456789abcdefSECRET"
 BOB_TOKEN = "hf_bob_0123456789abcdefSECRET"

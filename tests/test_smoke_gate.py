@@ -19,7 +19,6 @@ import hubgen.convert
 from hubgen.convert import ConversionRequest, convert
 from hubgen.repository import ConvertedRepository
 from hubgen.smoke import run_smoke
-from hubgen.tiny import make_tiny_checkpoint
 
 LABELS = {0: "negative", 1: "positive"}
 # Statuses of checks that are neither pass nor FAIL (hubgen/smoke_runner.py, which tests must not import: it makes
@@ -27,11 +26,6 @@ LABELS = {0: "negative", 1: "positive"}
 UNTRAINED, SKIPPED = "new head, untrained", "skipped"
 POSITIVE = ["what a wonderful day", "the film was great", "i love this cat", "a happy morning with friends"]
 NEGATIVE = ["what a terrible day", "the film was awful", "i hate this rain", "a sad evening alone"]
-
-
-@pytest.fixture(scope="module")
-def tiny_bert(tmp_path_factory):
-    return make_tiny_checkpoint("bert", tmp_path_factory.mktemp("base") / "tiny-bert")
 
 
 @pytest.fixture(scope="module")

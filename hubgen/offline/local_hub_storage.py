@@ -1,4 +1,4 @@
-"""Repositories, git-like history and blob storage behind :class:`hubgen.local_hub.LocalHub`.
+"""Repositories, git-like history and blob storage behind :class:`hubgen.offline.local_hub.LocalHub`.
 
 This module knows nothing about HTTP. It keeps what the Hub keeps for a repository (refs pointing at commits,
 commits holding a full file tree, file contents stored by sha256) and applies the Hub's rules for deciding

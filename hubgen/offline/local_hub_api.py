@@ -2,7 +2,7 @@
 
 Every route here was read off the installed client (`hf_api.py`, `_commit_api.py`, `lfs.py`, `file_download.py`),
 not guessed; the comments name the client function that calls each one. Transport (sockets, bodies, headers on the
-wire) lives in :mod:`hubgen.local_hub`, storage in :mod:`hubgen.local_hub_storage`.
+wire) lives in :mod:`hubgen.offline.local_hub`, storage in :mod:`hubgen.offline.local_hub_storage`.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import parse_qs
 
-from hubgen.local_hub_storage import (
+from hubgen.offline.local_hub_storage import (
     AddFile,
     AddLfsFile,
     Commit,
