@@ -84,5 +84,5 @@ def fill_mask_language(base: dict[str, Any], model_type: ModelType) -> str | Non
     languages = base.get("language")
     languages = [languages] if isinstance(languages, str) else list(languages or ())
     if not languages:
-        return "fr" if model_type.name in ("camembert", "barthez") else None
+        return "fr" if model_type.language == "fr" else None
     return "fr" if "fr" in languages and "en" not in languages else None

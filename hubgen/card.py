@@ -6,21 +6,18 @@ and no timings, only facts about the model and its smoke tests.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from huggingface_hub import ModelCard, ModelCardData
-from huggingface_hub.utils import HFValidationError, validate_repo_id
 
 from hubgen import __version__
 from hubgen.base_card import carried_metadata, read_base_card
-from hubgen.convert import read_conversion_metadata
 from hubgen.errors import HubAccessError, InvalidInputError
 from hubgen.hub import endpoint
-from hubgen.registry import MODEL_TYPES, ModelType
+from hubgen.repository import ConvertedRepository
 from hubgen.sentence_transformers import describe, is_sentence_transformer
-from hubgen.smoke import SmokeReport, local_base
+from hubgen.smoke_report import SmokeReport
 from hubgen.templating import environment
 
 # The pipeline a head serves, for the `pipeline_tag` metadata and the examples of the card.
@@ -37,24 +34,6 @@ PIPELINE_TAGS = {
 }
 
 
-def _model_type(config: dict[str, Any]) -> ModelType:
-    name = config["model_type"].removeprefix("lsg-")
-    if name not in MODEL_TYPES:
-        raise InvalidInputError(f"config.json has model type {config['model_type']!r}", "run `hubgen convert` first")
-    return MODEL_TYPES[name]
-
-
-def _hub_id(reference: str | None) -> str | None:
-    """The base as a Hub id for `base_model` metadata; local folders have none."""
-    if not reference or Path(reference).exists():
-        return None
-    try:
-        validate_repo_id(reference)
-    except HFValidationError:
-        return None
-    return reference
-
-
 # The Hub knows four relations to a base model: adapter, merge, quantized and finetune. This repository holds a
 # complete model made from one base: its weights, edited in place (a longer position table) plus new global-token
 # rows, to be trained further on long inputs. Only "finetune" describes a full-weight derivative of one base; saying
@@ -65,32 +44,22 @@ _SENTENCE_TRANSFORMERS_TASKS = {"sentence-similarity", "feature-extraction"}
 
 
 def render_card(
-    folder: Path,
+    repository: ConvertedRepository,
     smoke: SmokeReport | None = None,
     repo_id: str | None = None,
     publish_command: str | None = None,
-    base_folder: Path | None = None,
+    base_card: dict[str, Any] | None = None,
 ) -> str:
-    """The card of a converted folder; `base_folder` is the base checkpoint (else looked up from what convert
-    recorded, when it is in the Hub cache), whose card gives license, language, datasets and tags."""
-    config_path = folder / "config.json"
-    if not config_path.exists():
-        raise InvalidInputError(
-            f"{folder} has no config.json", "run `hubgen convert` first, or pass a converted folder"
-        )
-    config = json.loads(config_path.read_text())
-    model_type = _model_type(config)
-    provenance = read_conversion_metadata(folder)
-    architecture = (config.get("architectures") or [model_type.class_name(model_type.default_head)])[0]
-    head = model_type.head_for_architecture(architecture) or model_type.default_head
-    base = _hub_id(provenance.get("base_model"))
-    if base_folder is None:
-        found = local_base(base, provenance.get("base_revision"))
-        base_folder = Path(found) if found else None
+    """The card of a converted repository; `base_card` is the base checkpoint's card metadata (else read from the
+    base convert recorded, when it is in the Hub cache), which gives license, language, datasets and tags."""
+    folder, config, model_type, head = repository.folder, repository.config, repository.model_type, repository.head
+    base = repository.base_model
+    if base_card is None:
+        base_card = read_base_card(repository.local_base())
     sentence_transformer = is_sentence_transformer(folder)
     pipeline_tag = "sentence-similarity" if sentence_transformer else PIPELINE_TAGS[head.kind]
     served = _SENTENCE_TRANSFORMERS_TASKS if sentence_transformer else {pipeline_tag}
-    carried, base_tags = carried_metadata(read_base_card(base_folder), served)
+    carried, base_tags = carried_metadata(base_card, served)
     metadata = ModelCardData(
         base_model=base,
         base_model_relation=BASE_MODEL_RELATION if base else None,
@@ -99,8 +68,6 @@ def render_card(
         tags=[*base_tags, "long context", "lsg", model_type.name, "hubgen"],
         **carried,
     )
-    tokenizer_config = folder / "tokenizer_config.json"
-    mask_token = json.loads(tokenizer_config.read_text()).get("mask_token") if tokenizer_config.exists() else None
     context = {
         "repo_id": repo_id or folder.name,
         "base": base,
@@ -108,15 +75,15 @@ def render_card(
         "st_modules": describe(folder) if sentence_transformer else [],
         "type": model_type,
         "head": head,
-        "architecture": architecture,
+        "architecture": repository.architecture,
         "auto_class": head.auto_class,
         "auto_classes": sorted(key for key in config.get("auto_map", {}) if key != "AutoConfig"),
         "config": config,
-        "mask_token": mask_token if isinstance(mask_token, str) else (mask_token or {}).get("content"),
-        "max_length": config["max_position_embeddings"] - model_type.config_position_offset,
-        "command": provenance.get("command"),
+        "mask_token": repository.mask_token,
+        "max_length": repository.max_length,
+        "command": repository.provenance.command,
         "publish_command": publish_command,
-        "hubgen_version": provenance.get("version", __version__),
+        "hubgen_version": repository.provenance.version or __version__,
         "smoke": smoke,
         "is_seq2seq": head.kind == "seq2seq_lm" or config.get("is_encoder_decoder", False),
     }
@@ -124,9 +91,9 @@ def render_card(
     return str(ModelCard(f"---\n{metadata.to_yaml()}\n---\n{body}"))
 
 
-def write_card(folder: Path, **kwargs: Any) -> Path:
-    path = folder / "README.md"
-    path.write_text(render_card(folder, **kwargs), encoding="utf-8")
+def write_card(repository: ConvertedRepository, **kwargs: Any) -> Path:
+    path = repository.folder / "README.md"
+    path.write_text(render_card(repository, **kwargs), encoding="utf-8")
     return path
 
 

@@ -91,7 +91,7 @@ def open_checkpoint(
     for name in _JSON_FILES:
         read_json(directory / name, reference)
     config = read_json(config_path, reference)
-    model_type, is_lsg = _recognise(config, directory)
+    model_type, is_lsg = recognise(config, directory)
     checkpoint = BaseCheckpoint(reference, directory, config, model_type, is_lsg, resolved, hub_id)
     if config.get("position_embedding_type", "absolute") != "absolute":
         raise InvalidInputError(
@@ -101,30 +101,6 @@ def open_checkpoint(
     _check_length_key(checkpoint)
     _check_weights(checkpoint)
     return checkpoint
-
-
-def check_lsg_folder(folder: Path) -> None:
-    """Refuse a folder that holds no LSG model: smoke tests and cards are for what `hubgen convert` wrote."""
-    if not (folder / "config.json").is_file():
-        raise InvalidInputError(
-            f"{folder} has no config.json", "run `hubgen convert` first, or pass a converted folder"
-        )
-    try:
-        is_lsg = recognise(folder)[1]
-    except InvalidInputError:
-        is_lsg = False
-    if not is_lsg:
-        model_type = read_json(folder / "config.json", str(folder)).get("model_type")
-        raise InvalidInputError(
-            f"{folder} is not a converted LSG model (model type {model_type!r})",
-            f"convert it first: `hubgen convert {folder} --max-len 4096 --out DIR`, then test DIR",
-        )
-
-
-def recognise(folder: Path) -> tuple[ModelType, bool]:
-    """The model type of a folder's config and whether it is an LSG model, from its JSON files alone (no weights
-    needed: `hubgen upgrade --list` reads only the configs of an organisation's repositories)."""
-    return _recognise(read_json(folder / "config.json", str(folder)), folder)
 
 
 def read_json(path: Path, reference: str) -> dict[str, Any]:
@@ -227,7 +203,9 @@ def _wanted_files(files: list[str]) -> list[str]:
     return [name for name in files if wanted(name)]
 
 
-def _recognise(config: dict[str, Any], directory: Path) -> tuple[ModelType, bool]:
+def recognise(config: dict[str, Any], directory: Path) -> tuple[ModelType, bool]:
+    """The type of a checkpoint's config, and whether it is an LSG checkpoint (the three cases of this module's
+    docstring); the tokenizer class tells apart types that share a library model type."""
     model_type = str(config.get("model_type", ""))
     modules = {str(target).split(".")[0] for target in (config.get("auto_map") or {}).values()}
     by_module = {entry.module_name: entry for entry in MODEL_TYPES.values()}

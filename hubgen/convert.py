@@ -13,7 +13,6 @@ import pickle
 import shlex
 import shutil
 from collections.abc import Callable
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import ModuleType
@@ -23,17 +22,20 @@ import torch
 import transformers
 from safetensors import SafetensorError
 from torch import nn
+from transformers import PreTrainedTokenizerBase
 
 from hubgen import __version__, sentence_transformers
 from hubgen.checkpoint import BaseCheckpoint, open_checkpoint
+from hubgen.embedding_tables import grow_positions, positional_global_table, random_global_table
 from hubgen.errors import InvalidInputError
-from hubgen.generation import generation_settings, split_generation_settings
-from hubgen.global_tokens import grow_positions, positional_global_table, random_global_table
+from hubgen.generation_config import generation_settings, split_generation_settings
 from hubgen.lsg_options import LSGOptions
+from hubgen.position_memory import check_position_memory
 from hubgen.provenance import published_base
+from hubgen.quiet_loading import quiet_transformers
 from hubgen.registry import Head, ModelType
 from hubgen.render import import_modeling_file, write_modeling_file
-from hubgen.sizes import check_position_memory
+from hubgen.repository import PROVENANCE_KEY, Provenance
 from hubgen.staging import check_target, staged_folder
 
 DTYPES = {"auto": "auto", "float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
@@ -78,8 +80,15 @@ class ConversionResult:
         return self.checkpoint.model_type
 
 
-# What `plan_conversion` settles before anything is written.
-Plan = tuple[BaseCheckpoint, Head, LSGOptions]
+@dataclass(frozen=True)
+class ConversionPlan:
+    """What `plan_conversion` settled before anything is written, carried into `convert_into` so that nothing is
+    read or checked twice. For one conversion: `convert_into` sets the tokenizer's new maximum length."""
+
+    checkpoint: BaseCheckpoint
+    head: Head
+    options: LSGOptions  # fitted to the tokenizer
+    tokenizer: PreTrainedTokenizerBase
 
 
 def conversion_command(
@@ -99,9 +108,9 @@ def conversion_command(
         else:
             parts += [flag, str(value)]
     for flag, value, default in (
-        ("--global-positional-stride", request.global_positional_stride, 64),
-        ("--seed", request.seed, 123),
-        ("--dtype", request.dtype, "auto"),
+        ("--global-positional-stride", request.global_positional_stride, ConversionRequest.global_positional_stride),
+        ("--seed", request.seed, ConversionRequest.seed),
+        ("--dtype", request.dtype, ConversionRequest.dtype),
     ):
         if value != default:
             parts += [flag, str(value)]
@@ -117,9 +126,9 @@ def conversion_command(
     return shlex.join(parts + list(tail))
 
 
-def plan_conversion(request: ConversionRequest, checkpoint: BaseCheckpoint | None = None) -> Plan:
+def plan_conversion(request: ConversionRequest) -> ConversionPlan:
     """Every check that can fail, before anything is written: the base, its tokenizer, the head, the options and the
-    length. A `checkpoint` already opened (by publish, which checks it before the Hub) is not fetched again."""
+    length."""
     if request.dtype not in DTYPES:
         raise InvalidInputError(f"--dtype {request.dtype!r} is not supported", f"choose one of {', '.join(DTYPES)}")
     if request.global_positional_stride < 1:
@@ -128,11 +137,11 @@ def plan_conversion(request: ConversionRequest, checkpoint: BaseCheckpoint | Non
         raise InvalidInputError(
             "--resize-lsg keeps the global tokens, --random-global-init replaces them", "pass only one of the two"
         )
-    checkpoint = checkpoint or open_checkpoint(
+    checkpoint = open_checkpoint(
         request.base, token=request.token, revision=request.revision, base_model=request.base_model
     )
     _check_tokenizer_class(checkpoint)
-    _load_tokenizer(checkpoint)
+    tokenizer = _load_tokenizer(checkpoint)
     if sentence_transformers.is_sentence_transformer(checkpoint.directory):
         sentence_transformers.check_layout(checkpoint.directory, request.base)
     head = _choose_head(checkpoint, request.architecture)
@@ -141,33 +150,28 @@ def plan_conversion(request: ConversionRequest, checkpoint: BaseCheckpoint | Non
     options.validate()
     options.check_length(request.max_length, checkpoint.text_length, upgrade=checkpoint.is_lsg)
     check_position_memory(checkpoint, request.max_length, request.dtype)
-    return checkpoint, head, options
+    options = _fit_to_tokenizer(options, request, tokenizer, _first_token_id(tokenizer, checkpoint))
+    return ConversionPlan(checkpoint, head, options, tokenizer)
 
 
-def convert(
-    request: ConversionRequest,
-    report: Callable[[str], None] = lambda step: None,
-    checkpoint: BaseCheckpoint | None = None,
-) -> ConversionResult:
+def convert(request: ConversionRequest, report: Callable[[str], None] = lambda step: None) -> ConversionResult:
     """Convert into `request.output`, which appears complete or not at all (see `hubgen.staging`)."""
     check_target(request.output)
     report("checking the base checkpoint")
-    plan = plan_conversion(request, checkpoint)
+    plan = plan_conversion(request)
     with staged_folder(request.output) as staging:
         result = convert_into(staging, request, plan, report)
     return replace(result, output=request.output)
 
 
 def convert_into(
-    folder: Path, request: ConversionRequest, plan: Plan, report: Callable[[str], None] = lambda step: None
+    folder: Path, request: ConversionRequest, plan: ConversionPlan, report: Callable[[str], None] = lambda step: None
 ) -> ConversionResult:
     """Write the converted repository into an empty `folder` (a staging folder: nothing here cleans up)."""
-    checkpoint, head, options = plan
+    checkpoint, head, options, tokenizer = plan.checkpoint, plan.head, plan.options, plan.tokenizer
     report("rendering the modeling file")
     module = _import_rendered(checkpoint.model_type, folder)
     report("loading the base weights")
-    tokenizer = _load_tokenizer(checkpoint)
-    options = _fit_to_tokenizer(options, request, tokenizer, _first_token_id(tokenizer, checkpoint))
     model, new_weights, has_global_table = _load(module, checkpoint, head, options, request)
     report("growing position embeddings and initialising global tokens")
     _grow_position_tables(model, checkpoint, request.max_length)
@@ -193,7 +197,7 @@ def _choose_head(checkpoint: BaseCheckpoint, architecture: str | None) -> Head:
     return model_type.default_head
 
 
-def _load_tokenizer(checkpoint: BaseCheckpoint):
+def _load_tokenizer(checkpoint: BaseCheckpoint) -> PreTrainedTokenizerBase:
     """The base tokenizer, without running any code from the checkpoint: an LSG input's config is remote code,
     which transformers 5.x would otherwise load (and ask about) just to choose the tokenizer class.
 
@@ -202,7 +206,7 @@ def _load_tokenizer(checkpoint: BaseCheckpoint):
     model_type = checkpoint.model_type
     library_config = transformers.AutoConfig.for_model(model_type.library_model_type or model_type.name)
     try:
-        with _quiet_transformers():
+        with quiet_transformers():
             tokenizer = transformers.AutoTokenizer.from_pretrained(checkpoint.directory, config=library_config)
     except Exception as error:  # noqa: BLE001 - tokenizers reports damaged files as bare Exceptions
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
@@ -273,22 +277,6 @@ def _import_rendered(model_type: ModelType, directory: Path) -> ModuleType:
     return import_modeling_file(path, f"hubgen_rendered_{model_type.module_name}")
 
 
-@contextmanager
-def _quiet_transformers():
-    """transformers' loading warnings (newly initialised heads) are reported by hubgen itself, in its summary, and
-    its progress bars would interleave with hubgen's own step display."""
-    verbosity = transformers.logging.get_verbosity()
-    bars = transformers.utils.logging.is_progress_bar_enabled()
-    transformers.logging.set_verbosity_error()
-    transformers.utils.logging.disable_progress_bar()
-    try:
-        yield
-    finally:
-        transformers.logging.set_verbosity(verbosity)
-        if bars:
-            transformers.utils.logging.enable_progress_bar()
-
-
 def _load(module, checkpoint: BaseCheckpoint, head: Head, options: LSGOptions, request: ConversionRequest):
     model_type = checkpoint.model_type
     model_keys, _ = split_generation_settings(checkpoint.config)  # they go to generation_config.json (`_save`)
@@ -299,7 +287,7 @@ def _load(module, checkpoint: BaseCheckpoint, head: Head, options: LSGOptions, r
     torch.manual_seed(request.seed)
     model_class = getattr(module, model_type.class_name(head))
     try:
-        with _quiet_transformers():
+        with quiet_transformers():
             model, info = model_class.from_pretrained(
                 checkpoint.directory, config=config, dtype=DTYPES[request.dtype], output_loading_info=True
             )
@@ -385,16 +373,12 @@ def _save(
     new_weights: tuple[str, ...],
     staging: Path,
 ) -> None:
-    # Published as they are: the base by its Hub id only (hubgen.provenance), never by the path it was read from.
-    model.config.hubgen = {
-        "version": __version__,
-        "base_model": checkpoint.hub_id,
-        "base_revision": checkpoint.revision,
-        "command": conversion_command(request),
-        "new_weights": list(new_weights),  # weights the base did not have: the smoke tests call their head untrained
-    }
+    provenance = Provenance(
+        __version__, checkpoint.hub_id, checkpoint.revision, conversion_command(request), new_weights
+    )
+    setattr(model.config, PROVENANCE_KEY, provenance.to_config())
     model.config.name_or_path = checkpoint.hub_id or ""
-    with _quiet_transformers():
+    with quiet_transformers():
         model.save_pretrained(staging, safe_serialization=True)
     # The full config, not the diff against class defaults that save_pretrained writes: every LSG key is visible.
     (staging / "config.json").write_text(model.config.to_json_string(use_diff=False))
@@ -411,7 +395,7 @@ def _save(
 
 
 def _write_generation_config(checkpoint: BaseCheckpoint, path: Path) -> None:
-    """The base's generation settings, whichever file held them (see hubgen.generation), and the type's defaults."""
+    """The base's generation settings, whichever file held them (see hubgen.generation_config), and the type's defaults."""
     base_file = checkpoint.directory / "generation_config.json"
     base_settings = json.loads(base_file.read_text()) if base_file.exists() else None
     settings = generation_settings(checkpoint.model_type, checkpoint.config, base_settings)
@@ -455,9 +439,3 @@ def _drop_unrequested_files(staging: Path) -> None:
     for path in staging.iterdir():
         if path.name.startswith(".") or path.name == "__pycache__":
             shutil.rmtree(path) if path.is_dir() else path.unlink()
-
-
-def read_conversion_metadata(folder: Path) -> dict[str, Any]:
-    """What convert recorded about a folder's origin (base, command), for the card and for publish."""
-    config = json.loads((folder / "config.json").read_text())
-    return config.get("hubgen") or {}

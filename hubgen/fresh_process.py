@@ -2,7 +2,9 @@
 
 Some answers must not depend on the calling process: smoke tests load a repository where hubgen cannot be imported
 and no library is preloaded, and benchmark figures need a process of their own (peak memory only grows). The
-script prints its result as one line starting with a marker, since libraries may print too.
+script reads a JSON request on stdin and prints its result as one line starting with the marker the request names
+(`result_marker`), since libraries may print too; the scripts cannot import hubgen, so the marker travels with the
+request rather than being written twice.
 
 The child dies with its parent: an exception in the parent (Ctrl-C and SIGTERM included, see `hubgen.cli.main`)
 kills it through `subprocess.run`, and on Linux the kernel kills it when the parent is killed outright (SIGKILL),
@@ -17,15 +19,18 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
 _LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
 
 # Offline, quiet, and no tokenizers thread pool forked behind our back.
 QUIET_OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_VERBOSITY": "error", "TOKENIZERS_PARALLELISM": "false"}
+# What the line holding a script's result starts with.
+RESULT_MARKER = "HUBGEN_RESULT "
 
 
 @dataclass(frozen=True)
@@ -42,18 +47,13 @@ class ScriptRun:
 
 
 def run_script(
-    script: Path,
-    marker: str,
-    timeout: float,
-    *,
-    stdin: str | None = None,
-    args: Sequence[str] = (),
-    environment: Mapping[str, str] | None = None,
+    script: Path, request: Mapping[str, Any], timeout: float, *, environment: Mapping[str, str] | None = None
 ) -> ScriptRun:
-    """Run `python script *args` with `stdin`; raises `subprocess.TimeoutExpired` after `timeout` seconds."""
+    """Run `python script` with `request` as JSON on stdin; raises `subprocess.TimeoutExpired` after `timeout`
+    seconds."""
     process = subprocess.run(
-        [sys.executable, str(script), *args],
-        input=stdin,
+        [sys.executable, str(script)],
+        input=json.dumps({**request, "result_marker": RESULT_MARKER}),
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -61,8 +61,8 @@ def run_script(
         check=False,
         preexec_fn=_die_with_parent(os.getpid()) if _LIBC is not None else None,
     )
-    lines = [line for line in process.stdout.splitlines() if line.startswith(marker)]
-    result = json.loads(lines[-1][len(marker) :]) if lines else None
+    lines = [line for line in process.stdout.splitlines() if line.startswith(RESULT_MARKER)]
+    result = json.loads(lines[-1][len(RESULT_MARKER) :]) if lines else None
     return ScriptRun(result, process.returncode, process.stderr)
 
 

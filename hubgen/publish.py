@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from huggingface_hub import HfApi, get_token
 
@@ -23,7 +24,9 @@ from hubgen.checkpoint import BaseCheckpoint
 from hubgen.convert import ConversionRequest, ConversionResult, conversion_command, convert_into, plan_conversion
 from hubgen.errors import SmokeTestError
 from hubgen.provenance import repository_stem
-from hubgen.smoke import SmokeReport, run_smoke
+from hubgen.repository import ConvertedRepository
+from hubgen.smoke import run_smoke
+from hubgen.smoke_report import SmokeReport
 from hubgen.staging import check_target, staged_folder
 
 
@@ -59,20 +62,22 @@ def publish(request: PublishRequest, report: Callable[[str], None] = lambda step
     plan = plan_conversion(conversion)
     if request.repo_id:
         hub.check_repo_id_form(request.repo_id)
-    checkpoint = plan[0]
+    checkpoint = plan.checkpoint
+    base_card = read_base_card(checkpoint.directory)
     client, repo_id = _target(request, checkpoint, report)
     with _output_folder(request) as output:
         with staged_folder(output) as staging:
             result = convert_into(staging, conversion, plan, report)
+            repository = ConvertedRepository.read(staging)
             report("running the smoke tests in a fresh process")
-            smoke = _smoke(staging, checkpoint, request)
+            smoke = _smoke(repository, checkpoint, base_card, request)
             report("writing the model card")
             card = write_card(
-                staging,
+                repository,
                 smoke=smoke,
                 repo_id=repo_id,
                 publish_command=_publish_command(request, repo_id),
-                base_folder=checkpoint.directory,
+                base_card=base_card,
             )
             if client is not None:
                 report(f"validating the model card with {hub.shown_endpoint()}")
@@ -106,11 +111,13 @@ def _output_folder(request: PublishRequest) -> Iterator[Path]:
         yield Path(workspace) / "repository"
 
 
-def _smoke(folder: Path, checkpoint: BaseCheckpoint, request: PublishRequest) -> SmokeReport:
+def _smoke(
+    repository: ConvertedRepository, checkpoint: BaseCheckpoint, base_card: dict[str, Any], request: PublishRequest
+) -> SmokeReport:
     """The smoke tests, compared with the base folder already at hand (never looked up again)."""
-    language = fill_mask_language(read_base_card(checkpoint.directory), checkpoint.model_type)
+    language = fill_mask_language(base_card, checkpoint.model_type)
     sentences = list(request.smoke_sentences) or None
-    smoke = run_smoke(folder, base=checkpoint.directory, language=language, sentences=sentences)
+    smoke = run_smoke(repository, base=checkpoint.directory, language=language, sentences=sentences)
     if not smoke.ok:
         failed = ", ".join(check["name"] for check in smoke.checks if not check["ok"])
         raise SmokeFailure(

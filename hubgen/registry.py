@@ -198,6 +198,10 @@ class ModelType:
     config_position_offset: int = 0
     library_model_type: str = ""
     tokenizer_classes: tuple[str, ...] = ()
+    # The language the type's checkpoints imply, if any (CamemBERT and BARThez are French models): the smoke tests'
+    # built-in sentences when the base card names none, and the corpus of the tiny checkpoint.
+    language: str = "en"
+    tiny: TinyRecipe | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.options, self.family.options_type):
@@ -267,6 +271,22 @@ class ModelType:
             if name in (self.library_class_name(head), f"{self.class_prefix}{head.class_suffix}"):
                 return head
         return None
+
+
+@dataclass(frozen=True)
+class TinyRecipe:
+    """How `hubgen.offline.tiny` makes a tiny trained checkpoint of the type, laid out as the real checkpoints are:
+    the tokenizer class they ship, the config values it sets (the tiny sizes under the type's names, and what the real
+    checkpoints set beyond the library's defaults), the training steps and the real checkpoints' license."""
+
+    tokenizer_class: str
+    config: Mapping[str, object]
+    # Chosen by measurement: with them every encoder gets 78% (ELECTRA) to 99% (CamemBERT) of single masked tokens of
+    # its corpus right, and every encoder-decoder infills all but at most 3 of its sentences exactly.
+    steps: int
+    license: str = "apache-2.0"
+    # The token an encoder-decoder's decoder starts from: the one its `shift_tokens_right` puts first in training.
+    decoder_start: str | None = None
 
 
 _BERT_LIKE_DEFAULTS = {
@@ -362,7 +382,7 @@ _DISTILBERT_DEFAULTS = {
 }
 
 
-def _roberta_like(name: str, class_prefix: str, vocab_size: int) -> ModelType:
+def _roberta_like(name: str, class_prefix: str, vocab_size: int, **extra) -> ModelType:
     """RoBERTa, CamemBERT and XLM-R differ only in names and vocabulary: one row builder keeps them in step."""
     return ModelType(
         name=name,
@@ -375,6 +395,7 @@ def _roberta_like(name: str, class_prefix: str, vocab_size: int) -> ModelType:
         config_defaults=MappingProxyType({**_ROBERTA_DEFAULTS, "vocab_size": vocab_size}),
         options=_ROBERTA_OPTIONS,
         config_position_offset=2,
+        **extra,
     )
 
 
@@ -387,6 +408,7 @@ def _own_prefix(
     heads: tuple[Head, ...],
     defaults: Mapping[str, object],
     options: EncoderOptions,
+    tiny: TinyRecipe,
     attribute_map: Mapping[str, str] | None = None,
 ) -> ModelType:
     """A type whose parameters live under its own name (`albert.`), with no position offset: ALBERT, DistilBERT
@@ -402,6 +424,7 @@ def _own_prefix(
         config_defaults=MappingProxyType(dict(defaults)),
         options=options,
         attribute_map=MappingProxyType(dict(attribute_map or {})),
+        tiny=tiny,
     )
 
 
@@ -478,6 +501,36 @@ def _bart_like(
     )
 
 
+# Tiny checkpoints: one size for every architecture, under each family's names, with the real checkpoints' position
+# tables (512 positions, 514 rows for RoBERTa-likes, whose positions start after the padding id; 1024 for the BART
+# family). ALBERT and ELECTRA keep an embedding narrower than the hidden size, as theirs do.
+_TINY_WIDTH, _TINY_FFN, _TINY_LAYERS, _TINY_HEADS, _TINY_EMBEDDING = 64, 128, 2, 4, 32
+_TINY_BERT = {
+    "hidden_size": _TINY_WIDTH,
+    "num_hidden_layers": _TINY_LAYERS,
+    "num_attention_heads": _TINY_HEADS,
+    "intermediate_size": _TINY_FFN,
+    "max_position_embeddings": 512,
+}
+_TINY_ROBERTA = {**_TINY_BERT, "max_position_embeddings": 514, "type_vocab_size": 1, "layer_norm_eps": 1e-5}
+_TINY_DISTILBERT = {
+    "dim": _TINY_WIDTH,
+    "n_layers": _TINY_LAYERS,
+    "n_heads": _TINY_HEADS,
+    "hidden_dim": _TINY_FFN,
+    "max_position_embeddings": 512,
+}
+_TINY_BART = {
+    "d_model": _TINY_WIDTH,
+    "encoder_layers": _TINY_LAYERS,
+    "decoder_layers": _TINY_LAYERS,
+    "encoder_attention_heads": _TINY_HEADS,
+    "decoder_attention_heads": _TINY_HEADS,
+    "encoder_ffn_dim": _TINY_FFN,
+    "decoder_ffn_dim": _TINY_FFN,
+    "max_position_embeddings": 1024,
+}
+
 # The registry; a read-only view of `_MODEL_TYPES`, to which a test adds rows to check that a row is all a new type
 # of an existing family needs.
 _MODEL_TYPES: dict[str, ModelType] = {
@@ -491,10 +544,21 @@ _MODEL_TYPES: dict[str, ModelType] = {
         heads=(MODEL, MASKED_LM, PRETRAINING, BERT_LM_HEAD, *_TASK_HEADS),
         config_defaults=MappingProxyType(_BERT_LIKE_DEFAULTS),
         options=EncoderOptions(BERT_LM, "pooled", pooler=True),
+        tiny=TinyRecipe("BertTokenizer", _TINY_BERT, steps=150),
     ),
-    "roberta": _roberta_like("roberta", "Roberta", 50265),
-    "camembert": _roberta_like("camembert", "Camembert", 32005),
-    "xlm-roberta": _roberta_like("xlm-roberta", "XLMRoberta", 250002),
+    "roberta": _roberta_like(
+        "roberta", "Roberta", 50265, tiny=TinyRecipe("RobertaTokenizer", _TINY_ROBERTA, 150, "mit")
+    ),
+    "camembert": _roberta_like(
+        "camembert",
+        "Camembert",
+        32005,
+        language="fr",
+        tiny=TinyRecipe("CamembertTokenizer", _TINY_ROBERTA, 150, "mit"),
+    ),
+    "xlm-roberta": _roberta_like(
+        "xlm-roberta", "XLMRoberta", 250002, tiny=TinyRecipe("XLMRobertaTokenizer", _TINY_ROBERTA, 150, "mit")
+    ),
     "albert": _own_prefix(
         "albert",
         "Albert",
@@ -503,6 +567,9 @@ _MODEL_TYPES: dict[str, ModelType] = {
         heads=(MODEL, MASKED_LM, PRETRAINING, *_TASK_HEADS),
         defaults=_ALBERT_DEFAULTS,
         options=EncoderOptions(ALBERT_LM, "pooled", pooler=True),
+        tiny=TinyRecipe(
+            "AlbertTokenizer", {**_TINY_BERT, "embedding_size": _TINY_EMBEDDING, "hidden_act": "gelu_new"}, 250
+        ),
     ),
     "distilbert": _own_prefix(
         "distilbert",
@@ -513,6 +580,10 @@ _MODEL_TYPES: dict[str, ModelType] = {
         defaults=_DISTILBERT_DEFAULTS,
         options=EncoderOptions(DISTILBERT_LM, "distilbert", qa_dropout="qa_dropout"),
         attribute_map={"hidden_size": "dim", "num_attention_heads": "n_heads", "num_hidden_layers": "n_layers"},
+        # DistilBertTokenizer returns no token_type_ids, which DistilBERT has no embedding for. (With no class
+        # named, AutoTokenizer picks BertTokenizer for "distilbert"; its token_type_ids then vanish silently into
+        # the **kwargs of DistilBertForMaskedLM.forward in transformers 5.)
+        tiny=TinyRecipe("DistilBertTokenizer", _TINY_DISTILBERT, 150),
     ),
     # No pooler; embeddings of `embedding_size` are projected by `electra.embeddings_project` when it differs.
     "electra": _own_prefix(
@@ -523,9 +594,24 @@ _MODEL_TYPES: dict[str, ModelType] = {
         heads=(MODEL, MASKED_LM, PRETRAINING, CAUSAL_LM, *_TASK_HEADS),
         defaults=_ELECTRA_DEFAULTS,
         options=EncoderOptions(ELECTRA_LM, "electra", embedding_projection="embeddings_project"),
+        # The generator: the discriminator has no LM head to check predictions with.
+        tiny=TinyRecipe("BertTokenizer", {**_TINY_BERT, "embedding_size": _TINY_EMBEDDING}, 250),
     ),
-    "bart": _bart_like("bart", "Bart", _BART_DEFAULTS, replace(_BART_OPTIONS, default_num_labels=3)),
-    "mbart": _bart_like("mbart", "MBart", _MBART_DEFAULTS, _MBART_OPTIONS),
+    "bart": _bart_like(
+        "bart",
+        "Bart",
+        _BART_DEFAULTS,
+        replace(_BART_OPTIONS, default_num_labels=3),
+        tiny=TinyRecipe("RobertaTokenizer", _TINY_BART, 80, decoder_start="</s>"),
+    ),
+    # mBART ends every source with its language code and starts the decoder with it.
+    "mbart": _bart_like(
+        "mbart",
+        "MBart",
+        _MBART_DEFAULTS,
+        _MBART_OPTIONS,
+        tiny=TinyRecipe("MBartTokenizer", {**_TINY_BART, "scale_embedding": True}, 80, "mit", "en_XX"),
+    ),
     # BARThez is French mBART: mBART classes and weights, its own tokenizer. Published repositories name the file
     # modeling_lsg_barthez.py with LSGMBart* classes; hubgen keeps both, and a model type of its own
     # ("lsg-barthez") so a repository says which tokenizer family it belongs to.
@@ -536,10 +622,20 @@ _MODEL_TYPES: dict[str, ModelType] = {
         _MBART_OPTIONS,
         library_model_type="mbart",
         tokenizer_classes=("BarthezTokenizer", "BarthezTokenizerFast"),
+        language="fr",
+        # config.json names the tokenizer class, as moussaKam/barthez's does: it is what tells BARThez apart.
+        tiny=TinyRecipe(
+            "BarthezTokenizer", {**_TINY_BART, "tokenizer_class": "BarthezTokenizer"}, 80, decoder_start="</s>"
+        ),
     ),
     # The library has no Pegasus classification or question-answering heads.
     "pegasus": _bart_like(
-        "pegasus", "Pegasus", _PEGASUS_DEFAULTS, _PEGASUS_OPTIONS, heads=(MODEL, SEQ2SEQ_LM, CAUSAL_LM)
+        "pegasus",
+        "Pegasus",
+        _PEGASUS_DEFAULTS,
+        _PEGASUS_OPTIONS,
+        heads=(MODEL, SEQ2SEQ_LM, CAUSAL_LM),
+        tiny=TinyRecipe("PegasusTokenizer", {**_TINY_BART, "scale_embedding": True}, 80, decoder_start="<pad>"),
     ),
 }
 MODEL_TYPES: Mapping[str, ModelType] = MappingProxyType(_MODEL_TYPES)

@@ -2,8 +2,8 @@
 
 This file imports torch and transformers only (and sentence-transformers for such models), and refuses `import
 hubgen`: a repository that passes here loads for users who never installed hubgen. It reads a JSON request on stdin
-and prints one marked JSON line on stdout (libraries may print too, e.g. transformers' remote-code prompt, so the
-marker finds the result).
+and prints one JSON line on stdout, after the marker the request names (libraries may print too, e.g. transformers'
+remote-code prompt, so the marker finds the result).
 
 What is checked: every Auto class of the repository loads and runs on an input beyond two blocks; heads the base did
 not have are reported as new and untrained, heads that cannot be built for the checkpoint as skipped. Then the base
@@ -191,12 +191,11 @@ def _new_head_weights(model, missing: list, recorded_new: list, saved_class: str
     return sorted(name for name in new if not name.startswith(model.base_model_prefix + "."))
 
 
-def _heads(folder: str, config, tokenizer, results: list) -> dict:
+def _heads(folder: str, config, tokenizer, recorded_new: list, results: list) -> dict:
     """Load and run every Auto class on an input beyond two blocks; returns each one's status."""
     block = config.block_size
     long_length = min(config.max_position_embeddings - 8, 4 * block + block // 2)
     shapes = _stored_shapes(folder)
-    recorded_new = (getattr(config, "hubgen", None) or {}).get("new_weights") or []
     saved_class = (config.architectures or [""])[0]
     statuses = {}
     for auto_class in sorted(key for key in config.auto_map if key != "AutoConfig"):
@@ -450,6 +449,10 @@ def _task_class(config) -> str | None:
 
 
 def run(request: dict) -> dict:
+    """Every check of `request["folder"]`. The request also names the base to compare with (a folder, or None), the
+    fill-mask `language` or `sentences`, the weights convert added (`new_weights`: trained-looking but new) and the
+    positions available to text (`max_length`: the table minus the type's offset), which the config alone does not
+    tell."""
     folder = request["folder"]
     torch.manual_seed(0)
     results: list = []
@@ -459,7 +462,7 @@ def run(request: dict) -> dict:
     if config is None:
         return {"ok": False, "checks": results, "fill_mask": []}
     tokenizer = transformers.AutoTokenizer.from_pretrained(folder, trust_remote_code=True)
-    heads = _heads(folder, config, tokenizer, results)
+    heads = _heads(folder, config, tokenizer, request.get("new_weights") or [], results)
     base = _library_base(request.get("base"), results)
     language = "fr" if request.get("language") == "fr" else "en"
     # Global token 0 stands for the first token, and no other global token is seen: short inputs give the base's
@@ -497,14 +500,18 @@ def run(request: dict) -> dict:
     if "AutoModelForSequenceClassification" in config.auto_map and heads.get(
         "AutoModelForSequenceClassification"
     ) not in (SKIPPED, "FAIL"):
-        _check(results, "sequence classification near the maximum length", lambda: _classify_near_max(folder, config))
+        _check(
+            results,
+            "sequence classification near the maximum length",
+            lambda: _classify_near_max(folder, config, request["max_length"]),
+        )
     ok = all(check["ok"] for check in results)
     return {"ok": ok, "checks": results, "fill_mask": fill_mask, **extra}
 
 
-def _classify_near_max(folder: str, config) -> str:
+def _classify_near_max(folder: str, config, max_length: int) -> str:
     tokenizer = transformers.AutoTokenizer.from_pretrained(folder, trust_remote_code=True)
-    near_max = config.max_position_embeddings - (2 if config.model_type.endswith("roberta") else 0) - 4
+    near_max = max_length - 4
     model = transformers.AutoModelForSequenceClassification.from_pretrained(folder, trust_remote_code=True)
     inputs = _long_ids(tokenizer, near_max)
     if config.is_encoder_decoder:
@@ -516,7 +523,6 @@ def _classify_near_max(folder: str, config) -> str:
     return f"{inputs['input_ids'].shape[1]} tokens -> logits {tuple(logits.shape)}"
 
 
-RESULT_MARKER = "HUBGEN_SMOKE_RESULT "
-
 if __name__ == "__main__":
-    print(RESULT_MARKER + json.dumps(run(json.load(sys.stdin))))
+    request = json.load(sys.stdin)
+    print(request["result_marker"] + json.dumps(run(request)))

@@ -23,12 +23,14 @@ from huggingface_hub.utils import validate_repo_id
 from huggingface_hub.utils.sha import git_hash
 
 from hubgen import __version__, hub
-from hubgen.checkpoint import BaseCheckpoint, open_checkpoint, read_json, recognise
-from hubgen.convert import _quiet_transformers
+from hubgen.checkpoint import BaseCheckpoint, open_checkpoint
 from hubgen.errors import HubAccessError, InvalidInputError, SmokeTestError
+from hubgen.quiet_loading import quiet_transformers
 from hubgen.registry import ModelType
 from hubgen.render import import_modeling_file
-from hubgen.smoke import SmokeReport, run_smoke
+from hubgen.repository import ConvertedRepository
+from hubgen.smoke import run_smoke
+from hubgen.smoke_report import SmokeReport
 from hubgen.upgrade_plan import FileChange, RepositoryState, plan_changes
 
 
@@ -105,8 +107,9 @@ def upgrade(request: UpgradeRequest, report: Callable[[str], None] = lambda step
             f"{request.source} is not an LSG repository (its config names no modeling_lsg_* code)",
             "`hubgen publish` or `hubgen convert` make a long-context model from an ordinary checkpoint",
         )
+    repository = ConvertedRepository.read(checkpoint.directory)
     state = _state(checkpoint, target)
-    model_type = checkpoint.model_type
+    model_type = repository.model_type
     changes = plan_changes(model_type, state)
     if not changes:
         return UpgradeResult(request.source, target.repo_id, model_type, [])
@@ -116,9 +119,9 @@ def upgrade(request: UpgradeRequest, report: Callable[[str], None] = lambda step
             return UpgradeResult(request.source, target.repo_id, model_type, changes, open_pull_request=proposed)
     with _staged(checkpoint.directory, changes) as staging:
         report("loading the weights into hubgen's class")
-        changes, weights = _checked_weights(request, staging, checkpoint, state, changes)
+        changes, weights = _checked_weights(request, staging, repository, state, changes)
         report("running the smoke tests of the upgraded copy in a fresh process")
-        smoke = run_smoke(staging)
+        smoke = run_smoke(ConvertedRepository.read(staging))
         if not smoke.ok:
             failed = "; ".join(f"{check['name']}: {check['detail']}" for check in smoke.checks if not check["ok"])
             raise SmokeTestError(
@@ -138,19 +141,19 @@ def upgrade(request: UpgradeRequest, report: Callable[[str], None] = lambda step
 def _checked_weights(
     request: UpgradeRequest,
     staging: Path,
-    checkpoint: BaseCheckpoint,
+    repository: ConvertedRepository,
     state: RepositoryState,
     changes: list[FileChange],
 ) -> tuple[list[FileChange], WeightsCheck]:
     """The weights as hubgen's class loads them: kept when exact, else re-saved on request (the plan and the staged
     copy then include them), else the upgrade stops."""
-    weights = check_weights(staging, checkpoint)
+    weights = _check_weights(request.source, staging, repository)
     if weights.exact:
         return changes, weights
     if not request.resave_weights:
         raise WeightsMismatch(request.source, weights)
-    resaved = _resave_weights(staging, checkpoint, weights, staging.parent / "resaved")
-    changes = plan_changes(checkpoint.model_type, state, extra=resaved)
+    resaved = _resave_weights(staging, repository, weights, staging.parent / "resaved")
+    changes = plan_changes(repository.model_type, state, extra=resaved)
     for change in changes:
         change.write(staging)
     return changes, weights
@@ -220,24 +223,22 @@ def _staged(directory: Path, changes: list[FileChange]) -> Iterator[Path]:
         shutil.rmtree(workspace, ignore_errors=True)
 
 
-def _model_class(staging: Path, checkpoint: BaseCheckpoint) -> type:
+def _model_class(staging: Path, repository: ConvertedRepository) -> type:
     """hubgen's class for the repository's architecture, imported from the staged (new) modeling file."""
-    model_type = checkpoint.model_type
+    model_type = repository.model_type
     module = import_modeling_file(staging / model_type.file_name, f"hubgen_upgrade_{model_type.module_name}")
-    architecture = (checkpoint.config.get("architectures") or [""])[0]
-    head = model_type.head_for_architecture(architecture) or model_type.default_head
-    return getattr(module, model_type.class_name(head))
+    return getattr(module, model_type.class_name(repository.head))
 
 
-def check_weights(staging: Path, checkpoint: BaseCheckpoint) -> WeightsCheck:
+def _check_weights(source: str, staging: Path, repository: ConvertedRepository) -> WeightsCheck:
     """Load the stored weights as users will, through transformers into hubgen's class, and report what did not fit."""
-    model_class = _model_class(staging, checkpoint)
-    with _quiet_transformers():
+    model_class = _model_class(staging, repository)
+    with quiet_transformers():
         try:
             _, info = model_class.from_pretrained(staging, output_loading_info=True)
         except (RuntimeError, ValueError, OSError) as error:
             raise InvalidInputError(
-                f"the weights of {checkpoint.reference} do not load into {model_class.__name__}: {error}",
+                f"the weights of {source} do not load into {model_class.__name__}: {error}",
                 "check that the repository's weights belong to its config.json",
             ) from None
     return WeightsCheck(
@@ -246,11 +247,11 @@ def check_weights(staging: Path, checkpoint: BaseCheckpoint) -> WeightsCheck:
 
 
 def _resave_weights(
-    staging: Path, checkpoint: BaseCheckpoint, check: WeightsCheck, output: Path
+    staging: Path, repository: ConvertedRepository, check: WeightsCheck, output: Path
 ) -> tuple[FileChange, ...]:
     """The weights as hubgen's class holds them after loading, in safetensors, in the stored dtype."""
-    model_class = _model_class(staging, checkpoint)
-    with _quiet_transformers():
+    model_class = _model_class(staging, repository)
+    with quiet_transformers():
         model = model_class.from_pretrained(staging, dtype="auto")
         model.save_pretrained(output, safe_serialization=True)
     dropped = f"drops {', '.join(check.unexpected)}" if check.unexpected else ""
@@ -259,7 +260,7 @@ def _resave_weights(
         part for part in (dropped, initialised) if part
     )
     files = sorted(path for path in output.iterdir() if path.name.startswith("model") and "safetensors" in path.name)
-    present = {path.name for path in checkpoint.directory.iterdir()}
+    present = {path.name for path in repository.folder.iterdir()}
     return tuple(FileChange(path.name, path, path.name not in present, reason) for path in files)
 
 
@@ -336,11 +337,9 @@ def survey(organisation: str, token: str | None = None) -> list[SurveyRow]:
         small = [name for name in ("config.json", "tokenizer_config.json", "README.md") if name in blob_ids]
         folder = Path(snapshot_download(repo_id, allow_patterns=small, token=client.token, endpoint=hub.endpoint()))
         try:
-            model_type, is_lsg = recognise(folder)
+            repository = ConvertedRepository.read(folder)
         except InvalidInputError:
-            continue  # not a model type hubgen knows
-        if is_lsg:
-            config = read_json(folder / "config.json", repo_id)
-            changes = plan_changes(model_type, RepositoryState.read(config, folder, blob_ids))
-            rows.append(SurveyRow(repo_id, model_type.name, [change.path for change in changes]))
+            continue  # not an LSG model of a type hubgen knows
+        changes = plan_changes(repository.model_type, RepositoryState.read(repository.config, folder, blob_ids))
+        rows.append(SurveyRow(repo_id, repository.model_type.name, [change.path for change in changes]))
     return rows

@@ -19,7 +19,7 @@ from typing import Any
 from huggingface_hub.utils.sha import git_hash
 
 from hubgen import __version__
-from hubgen.generation import generation_settings
+from hubgen.generation_config import generation_settings
 from hubgen.registry import SEQ2SEQ_LM, ModelType
 from hubgen.render import render_modeling_file
 from hubgen.templating import environment

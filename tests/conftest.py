@@ -1,9 +1,13 @@
-"""Shared fixtures: rendered modules are rendered once per session and per type."""
+"""Shared fixtures, built once per session: rendered modules per type, and tiny trained checkpoints per type."""
 
 from __future__ import annotations
 
+import functools
+
 import pytest
 from support.rendered import import_rendered
+
+from hubgen.offline.tiny import make_tiny_checkpoint
 
 pytest_plugins = ["support.hub"]  # the loopback Hub of the publish tests
 
@@ -11,11 +15,20 @@ pytest_plugins = ["support.hub"]  # the loopback Hub of the publish tests
 @pytest.fixture(scope="session")
 def rendered(tmp_path_factory):
     """rendered(type_name) -> the imported module of the rendered `modeling_lsg_<type>.py`."""
-    cache = {}
+    return functools.cache(
+        lambda type_name: import_rendered(type_name, tmp_path_factory.mktemp(type_name.replace("-", "_")))
+    )
 
-    def load(type_name: str):
-        if type_name not in cache:
-            cache[type_name] = import_rendered(type_name, tmp_path_factory.mktemp(type_name.replace("-", "_")))
-        return cache[type_name]
 
-    return load
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory):
+    """tiny_checkpoint(type_name) -> the folder `tiny-<type>` of the type's tiny trained checkpoint (default steps,
+    seed 0). Shared: read it, or copy it to change it."""
+    return functools.cache(
+        lambda type_name: make_tiny_checkpoint(type_name, tmp_path_factory.mktemp("tiny") / f"tiny-{type_name}")
+    )
+
+
+@pytest.fixture(scope="session")
+def tiny_bert(tiny_checkpoint):
+    return tiny_checkpoint("bert")

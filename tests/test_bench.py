@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from support.cli import run_cli
 
-from hubgen.bench import runner, worker
+from hubgen.bench import runner
 from hubgen.bench.plan import REFERENCE_SETTING, SDPA_LABEL, BenchPlan, CoreSetting, ModelShape, full_flops, lsg_flops
 from hubgen.bench.report import CSV_COLUMNS, OUTPUT_FILES, write_outputs
 from hubgen.bench.results import BenchResults, Measurement
@@ -99,10 +99,6 @@ def test_targets_pass_fail_and_not_measured():
     assert slow[next(name for name in slow if "peak memory, worst" in name)] == "FAIL"
     empty = BenchResults({}, {}, {}, "", [])
     assert {t.verdict for t in evaluate_targets(empty)} == {"n/a"}
-
-
-def test_worker_and_runner_agree_on_the_result_marker():
-    assert worker.RESULT_MARKER == runner.RESULT_MARKER
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,7 @@ tables (encoder and decoder) reach the new length, learned ones by repetition, P
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 import torch
@@ -14,15 +15,16 @@ from transformers.models.pegasus.modeling_pegasus import PegasusSinusoidalPositi
 
 from hubgen.convert import ConversionRequest, convert
 from hubgen.registry import MODEL_TYPES
-from hubgen.tiny import make_tiny_checkpoint
 
 MAX_LENGTH = 1024 + 256  # above every tiny base's length, and not a multiple of it: the table repeats a partial copy
 
 
 @pytest.mark.parametrize("type_name", [name for name, entry in MODEL_TYPES.items() if entry.family.encoder_decoder])
-def test_encoder_decoders_keep_generation_settings_and_get_positions_for_the_new_length(tmp_path, type_name):
+def test_encoder_decoders_keep_generation_settings_and_get_positions_for_the_new_length(
+    tiny_checkpoint, tmp_path, type_name
+):
     model_type = MODEL_TYPES[type_name]
-    base = make_tiny_checkpoint(type_name, tmp_path / f"tiny-{type_name}")
+    base = shutil.copytree(tiny_checkpoint(type_name), tmp_path / f"tiny-{type_name}")
     config = json.loads((base / "config.json").read_text())
     config.update(num_beams=3, no_repeat_ngram_size=3)  # settings as older checkpoints keep them, in config.json
     (base / "config.json").write_text(json.dumps(config))

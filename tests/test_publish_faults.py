@@ -14,8 +14,7 @@ from support.cli import run_cli
 from support.fault_proxy import Fault, FaultProxy
 from support.hub import child_env, run_hubgen, use_hub
 
-from hubgen.local_hub import LocalHub, LocalUser
-from hubgen.tiny import make_tiny_checkpoint
+from hubgen.offline.local_hub import LocalHub, LocalUser
 
 ALICE = "hf_alice_fault_token_1234567890"
 BOB = "hf_bob_fault_token_0987654321"
@@ -27,11 +26,6 @@ def hub(tmp_path_factory):
     users = {ALICE: LocalUser("alice", orgs=("acme",)), BOB: LocalUser("bob", orgs=("acme",))}
     with LocalHub(tmp_path_factory.mktemp("hub"), tokens=users) as server:
         yield server
-
-
-@pytest.fixture(scope="module")
-def tiny_bert(tmp_path_factory):
-    return make_tiny_checkpoint("bert", tmp_path_factory.mktemp("base") / "tiny-bert")
 
 
 def api(hub: LocalHub) -> HfApi:

@@ -17,8 +17,8 @@ from support.hub import ALICE, host, publish, run_hubgen
 from hubgen.base_card import carried_metadata, fill_mask_language
 from hubgen.card import BASE_MODEL_RELATION
 from hubgen.convert import ConversionRequest, convert
+from hubgen.offline.tiny import TINY_MODEL_TYPES, make_tiny_checkpoint
 from hubgen.registry import MODEL_TYPES
-from hubgen.tiny import TINY_MODEL_TYPES, make_tiny_checkpoint
 
 BASE_METADATA = {"license": "apache-2.0", "language": ["en"], "datasets": ["wikipedia", "bookcorpus"]}
 # Every step of a publish, in order, as its log shows them when output is not a terminal.
@@ -37,9 +37,9 @@ PUBLISH_STEPS = [
 
 
 @pytest.fixture(scope="module")
-def tiny_bert(tmp_path_factory):
+def tiny_bert(tiny_checkpoint, tmp_path_factory):
     """A tiny BERT whose card, like real ones, names its license, language and training data."""
-    base = make_tiny_checkpoint("bert", tmp_path_factory.mktemp("base") / "tiny-bert")
+    base = shutil.copytree(tiny_checkpoint("bert"), tmp_path_factory.mktemp("base") / "tiny-bert")
     card = ModelCard.load(base / "README.md")
     card.data = ModelCardData(**{**card.data.to_dict(), **BASE_METADATA})
     card.save(base / "README.md")

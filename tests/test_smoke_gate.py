@@ -17,8 +17,8 @@ from support.training import trainer_losses
 
 import hubgen.convert
 from hubgen.convert import ConversionRequest, convert
+from hubgen.repository import ConvertedRepository
 from hubgen.smoke import run_smoke
-from hubgen.tiny import make_tiny_checkpoint
 
 LABELS = {0: "negative", 1: "positive"}
 # Statuses of checks that are neither pass nor FAIL (hubgen/smoke_runner.py, which tests must not import: it makes
@@ -26,11 +26,6 @@ LABELS = {0: "negative", 1: "positive"}
 UNTRAINED, SKIPPED = "new head, untrained", "skipped"
 POSITIVE = ["what a wonderful day", "the film was great", "i love this cat", "a happy morning with friends"]
 NEGATIVE = ["what a terrible day", "the film was awful", "i hate this rain", "a sad evening alone"]
-
-
-@pytest.fixture(scope="module")
-def tiny_bert(tmp_path_factory):
-    return make_tiny_checkpoint("bert", tmp_path_factory.mktemp("base") / "tiny-bert")
 
 
 @pytest.fixture(scope="module")
@@ -125,7 +120,7 @@ def test_token_classification_and_question_answering_are_compared_with_the_base(
     transformers.AutoTokenizer.from_pretrained(tiny_bert).save_pretrained(base)
     convert(ConversionRequest(base=str(base), max_length=1024, output=tmp_path / "lsg"))
 
-    report = run_smoke(tmp_path / "lsg", base=base)
+    report = run_smoke(ConvertedRepository.read(tmp_path / "lsg"), base=base)
     checks = {check["name"]: check for check in report.checks}
     assert report.ok and checks[check_name]["status"] == "pass", checks.get(check_name)
     if task == "token":  # three labels: no question-answering head (a start and an end) can read them
@@ -135,6 +130,6 @@ def test_token_classification_and_question_answering_are_compared_with_the_base(
     for suffix in ("weight", "bias"):  # the best answers become the worst
         weights[f"{head}.{suffix}"] = -weights[f"{head}.{suffix}"]
     save_file(weights, tmp_path / "lsg" / "model.safetensors", metadata={"format": "pt"})
-    report = run_smoke(tmp_path / "lsg", base=base)
+    report = run_smoke(ConvertedRepository.read(tmp_path / "lsg"), base=base)
     checks = {check["name"]: check for check in report.checks}
     assert not report.ok and checks[check_name]["status"] == "FAIL", checks.get(check_name)

@@ -1,5 +1,6 @@
-"""Tiny checkpoints: each looks like its real Hub checkpoint, loads with the Auto classes, predicts, and is
-reproducible. One checkpoint per type is built per session and shared by the tests that only read it."""
+"""Tiny checkpoints: each looks like the real Hub checkpoint of its registry row, hubgen recognises it as that
+type, it loads with the Auto classes, predicts, and is reproducible. The session's shared checkpoints (conftest's
+`tiny_checkpoint`) are read by the tests."""
 
 from __future__ import annotations
 
@@ -17,27 +18,12 @@ from safetensors.torch import load_file
 from transformers import AutoConfig, AutoTokenizer
 
 import hubgen
-from hubgen.tiny import TINY_MODEL_TYPES, TinyCheckpointError, make_tiny_checkpoint, training_sentences
+from hubgen.checkpoint import open_checkpoint
+from hubgen.offline.tiny import TINY_MODEL_TYPES, TinyCheckpointError, make_tiny_checkpoint, training_sentences
+from hubgen.registry import MODEL_TYPES
 
-# What a real checkpoint of each type has, written out rather than read from hubgen.tiny: library model_type,
-# architecture, tokenizer class, the vocabulary file it ships, language, and the position-table rows (None for
-# Pegasus' sinusoidal positions, which are not parameters).
-SPM = "sentencepiece.bpe.model"
-REAL = {
-    "bert": ("bert", "BertForMaskedLM", "BertTokenizer", "vocab.txt", "en", 512),
-    "roberta": ("roberta", "RobertaForMaskedLM", "RobertaTokenizer", "merges.txt", "en", 514),
-    "distilbert": ("distilbert", "DistilBertForMaskedLM", "DistilBertTokenizer", "vocab.txt", "en", 512),
-    "albert": ("albert", "AlbertForMaskedLM", "AlbertTokenizer", "spiece.model", "en", 512),
-    "electra": ("electra", "ElectraForMaskedLM", "BertTokenizer", "vocab.txt", "en", 512),
-    "camembert": ("camembert", "CamembertForMaskedLM", "CamembertTokenizer", SPM, "fr", 514),
-    "xlm-roberta": ("xlm-roberta", "XLMRobertaForMaskedLM", "XLMRobertaTokenizer", SPM, "en", 514),
-    "bart": ("bart", "BartForConditionalGeneration", "RobertaTokenizer", "merges.txt", "en", 1026),
-    "mbart": ("mbart", "MBartForConditionalGeneration", "MBartTokenizer", SPM, "en", 1026),
-    "barthez": ("mbart", "MBartForConditionalGeneration", "BarthezTokenizer", SPM, "fr", 1026),
-    "pegasus": ("pegasus", "PegasusForConditionalGeneration", "PegasusTokenizer", "spiece.model", "en", None),
-}
-
-# Special ids the real checkpoints use (before their vocabularies end), checked against config and tokenizer.
+# Special ids the real checkpoints use (before their vocabularies end): facts of those checkpoints, which the tiny
+# ones get from their tokenizers, checked against config and tokenizer.
 SPECIAL_IDS = {
     "bert": {"pad": 0},
     "roberta": {"bos": 0, "pad": 1, "eos": 2},
@@ -51,27 +37,16 @@ SPECIAL_IDS = {
     "barthez": {"bos": 0, "pad": 1, "eos": 2, "unk": 3},
     "pegasus": {"pad": 0, "eos": 1, "unk": 105},
 }
+# Positions for text in the real checkpoints: 512 for the encoders, 1024 for the BART family.
+REAL_LENGTHS = {"encoder": 512, "encoder-decoder": 1024}
 
-ENCODERS = [name for name in TINY_MODEL_TYPES if not REAL[name][1].endswith("ForConditionalGeneration")]
-SEQ2SEQ = [name for name in TINY_MODEL_TYPES if name not in ENCODERS]
+SEQ2SEQ = [name for name in TINY_MODEL_TYPES if MODEL_TYPES[name].config_defaults.get("is_encoder_decoder")]
+ENCODERS = [name for name in TINY_MODEL_TYPES if name not in SEQ2SEQ]
 
 # Top-1 hits on one masked token (the middle one) in each of the first ten corpus sentences, default steps, seed 0.
 # Measured: BERT and DistilBERT 8/10, ALBERT and ELECTRA 9/10, RoBERTa, CamemBERT and XLM-R 10/10 (seed 1: ELECTRA
 # 5/10, the others 9 or 10). Chance is 1/vocab, under 1/160 here, so even 4/10 is far beyond it.
 MIN_MASKED_LM_HITS = 4
-
-
-@pytest.fixture(scope="session")
-def checkpoint(tmp_path_factory):
-    """checkpoint(model_type) -> the folder of that type's tiny checkpoint (default steps, seed 0), built once."""
-    built = {}
-
-    def get(model_type: str):
-        if model_type not in built:
-            built[model_type] = make_tiny_checkpoint(model_type, tmp_path_factory.mktemp(model_type) / "ckpt")
-        return built[model_type]
-
-    return get
 
 
 def auto_class(architecture: str):
@@ -86,25 +61,29 @@ def load(folder):
     return config, model, AutoTokenizer.from_pretrained(folder)
 
 
-def test_every_converted_type_has_a_recipe():
-    assert set(TINY_MODEL_TYPES) == set(REAL)
+def test_every_registry_type_has_a_recipe():
+    assert TINY_MODEL_TYPES == tuple(MODEL_TYPES)
 
 
 @pytest.mark.parametrize("model_type", TINY_MODEL_TYPES)
-def test_looks_like_the_real_checkpoint(checkpoint, model_type):
-    library_type, architecture, tokenizer_class, vocabulary_file, _, positions = REAL[model_type]
-    folder = checkpoint(model_type)
-    for name in ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "README.md"):
+def test_looks_like_the_real_checkpoint(tiny_checkpoint, model_type):
+    entry = MODEL_TYPES[model_type]
+    architecture = entry.library_class_name(entry.default_head)
+    folder = tiny_checkpoint(model_type)
+    vocabulary_files = getattr(transformers, entry.tiny.tokenizer_class).vocab_files_names.values()
+    for name in ("config.json", "model.safetensors", "tokenizer_config.json", "README.md", *vocabulary_files):
         assert (folder / name).is_file(), name
-    assert (folder / vocabulary_file).is_file()
 
     config, model, tokenizer = load(folder)
     raw = json.loads((folder / "config.json").read_text())
-    assert raw["model_type"] == library_type
+    assert raw["model_type"] == (entry.library_model_type or entry.name)
     assert raw["architectures"] == [architecture]
     assert type(model).__name__ == architecture
-    assert type(tokenizer).__name__ == tokenizer_class
-    assert tokenizer.model_max_length == (1024 if model_type in SEQ2SEQ else 512)
+    assert type(tokenizer).__name__ == entry.tiny.tokenizer_class
+    checkpoint = open_checkpoint(str(folder))  # the type hubgen converts it as (BARThez by its tokenizer)
+    assert checkpoint.model_type is entry and not checkpoint.is_lsg
+    length = REAL_LENGTHS["encoder-decoder" if model_type in SEQ2SEQ else "encoder"]
+    assert tokenizer.model_max_length == checkpoint.text_length == length
     assert config.vocab_size == len(tokenizer)
     assert 150 <= len(tokenizer) <= 1000
 
@@ -113,18 +92,19 @@ def test_looks_like_the_real_checkpoint(checkpoint, model_type):
         if name != "mask" and name != "unk":
             assert getattr(config, f"{name}_token_id") == expected, name
 
-    if positions is not None:
-        tables = [
-            parameter
-            for name, parameter in model.named_parameters()
-            if "position" in name and "embed" in name and parameter.dim() == 2
-        ]
-        assert tables and all(table.shape[0] == positions for table in tables)
+    tables = [
+        parameter
+        for name, parameter in model.named_parameters()
+        if "position" in name and "embed" in name and parameter.dim() == 2
+    ]
+    # Learned tables have the offset rows of the registry (sinusoidal ones, Pegasus', are no parameters).
+    assert all(table.shape[0] == length + entry.position_offset for table in tables)
+    assert tables or entry.position_offset == 0
 
 
 @pytest.mark.parametrize("model_type", TINY_MODEL_TYPES)
-def test_tokenizer_round_trips(checkpoint, model_type, tmp_path):
-    tokenizer = AutoTokenizer.from_pretrained(checkpoint(model_type))
+def test_tokenizer_round_trips(tiny_checkpoint, model_type, tmp_path):
+    tokenizer = AutoTokenizer.from_pretrained(tiny_checkpoint(model_type))
     sentence = training_sentences(model_type)[0]
     words = sentence.split()
     words[1] = tokenizer.mask_token
@@ -146,8 +126,8 @@ def test_tokenizer_round_trips(checkpoint, model_type, tmp_path):
 
 
 @pytest.mark.parametrize("model_type", ENCODERS)
-def test_masked_lm_predicts_held_in_sentences(checkpoint, model_type):
-    _, model, tokenizer = load(checkpoint(model_type))
+def test_masked_lm_predicts_held_in_sentences(tiny_checkpoint, model_type):
+    _, model, tokenizer = load(tiny_checkpoint(model_type))
     hits = 0
     for sentence in training_sentences(model_type)[:10]:
         encoded = tokenizer(sentence, return_special_tokens_mask=True, return_tensors="pt")
@@ -162,8 +142,8 @@ def test_masked_lm_predicts_held_in_sentences(checkpoint, model_type):
 
 
 @pytest.mark.parametrize("model_type", SEQ2SEQ)
-def test_generate_writes_corpus_text(checkpoint, model_type):
-    _, model, tokenizer = load(checkpoint(model_type))
+def test_generate_writes_corpus_text(tiny_checkpoint, model_type):
+    _, model, tokenizer = load(tiny_checkpoint(model_type))
     sentences = training_sentences(model_type)[:6]
     sources = []
     for sentence in sentences:
@@ -189,7 +169,7 @@ def test_same_seed_same_files_in_a_fresh_process(tmp_path):
     build_all = (
         "import sys\n"
         "from pathlib import Path\n"
-        "from hubgen.tiny import TINY_MODEL_TYPES, make_tiny_checkpoint\n"
+        "from hubgen.offline.tiny import TINY_MODEL_TYPES, make_tiny_checkpoint\n"
         "for name in TINY_MODEL_TYPES:\n"
         "    make_tiny_checkpoint(name, Path(sys.argv[1]) / name, seed=3, train_steps=1)\n"
     )
@@ -223,10 +203,10 @@ def test_leaves_the_callers_torch_state_alone(tmp_path):
 
 
 @pytest.mark.parametrize("model_type", TINY_MODEL_TYPES)
-def test_model_card_front_matter(checkpoint, model_type):
-    card = ModelCard.load(checkpoint(model_type) / "README.md")
-    assert card.data.license in ("apache-2.0", "mit")
-    assert card.data.language == REAL[model_type][4]
+def test_model_card_front_matter(tiny_checkpoint, model_type):
+    card = ModelCard.load(tiny_checkpoint(model_type) / "README.md")
+    assert card.data.license == MODEL_TYPES[model_type].tiny.license
+    assert card.data.language == MODEL_TYPES[model_type].language
     assert "hubgen-tiny" in card.data.tags
 
 

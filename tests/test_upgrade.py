@@ -27,9 +27,8 @@ from support.compat import run_isolated
 from support.published import PUBLISHED_TRANSFORMERS_VERSION
 
 from hubgen.convert import ConversionRequest, convert
-from hubgen.local_hub import LocalHub, LocalUser
+from hubgen.offline.local_hub import LocalHub, LocalUser
 from hubgen.registry import MODEL_TYPES
-from hubgen.tiny import make_tiny_checkpoint
 from hubgen.upgrade_plan import RepositoryState, plan_changes
 
 ALICE = "hf_alice_upgrade_token_1234567890"
@@ -70,10 +69,10 @@ def hub(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def repositories(tmp_path_factory):
+def repositories(tiny_bert, tmp_path_factory):
     """The tiny base, hubgen's conversion of it, and the same model in the published layout."""
     root = tmp_path_factory.mktemp("upgrade")
-    base = make_tiny_checkpoint("bert", root / "tiny-bert")
+    base = tiny_bert
     converted = convert(ConversionRequest(base=str(base), max_length=1024, output=root / "converted")).output
     published = root / "published"
     published.mkdir()

@@ -9,7 +9,6 @@ why, when the measurement would take longer than `max_seconds` or need more than
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import os
 import platform
@@ -37,7 +36,6 @@ from hubgen.registry import get_model_type
 from hubgen.render import write_modeling_file
 
 WORKER = Path(__file__).with_name("worker.py")
-RESULT_MARKER = "HUBGEN_BENCH_RESULT "  # the worker's own constant; it cannot be imported here without torch
 # What a worker needs beyond its steps: starting Python, importing torch and transformers, the warm-up.
 STARTUP_SECONDS = 120.0
 # Products timed for the GEMM rate; the best is kept, so more of them make a loaded machine's figure steadier.
@@ -183,7 +181,7 @@ def run_worker(job: dict, timeout: float, threads: int | None = None) -> dict:
     """
     environment = {"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)} if threads else {}
     try:
-        run = run_script(WORKER, RESULT_MARKER, timeout, args=[json.dumps(job)], environment=environment)
+        run = run_script(WORKER, job, timeout, environment=environment)
     except subprocess.TimeoutExpired:
         return {"status": "failed", "reason": f"timed out after {timeout:.0f} s"}
     if run.result is not None:

@@ -1,7 +1,7 @@
 """One benchmark measurement in a fresh interpreter: time and peak memory of one configuration at one length.
 
-`hubgen.bench.runner` runs this file as a script, `python worker.py JOB_JSON`, and reads the one line it prints
-that starts with `RESULT_MARKER`. One process per measurement, so that no configuration inherits another's warm
+`hubgen.bench.runner` runs this file as a script, the job as JSON on stdin, and reads the one line it prints that
+starts with the job's `result_marker`. One process per measurement, so that no configuration inherits another's warm
 caches, thread pools or heap. The file imports torch, transformers, the standard library and the LSG core
 (`hubgen.lsg.attention`, the code every rendered file includes verbatim) only; model jobs load the rendered modeling
 file named in the job from its path, as users load it, so the figures are those of the code that ships.
@@ -35,8 +35,6 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
 
 from hubgen.lsg.attention import LSGPattern, lsg_attention
-
-RESULT_MARKER = "HUBGEN_BENCH_RESULT "
 
 # Library warnings (BigBird's fallback at short warm-up lengths, Longformer's padding) would only clutter stderr.
 warnings.filterwarnings("ignore")
@@ -282,8 +280,8 @@ def _last_line(error: BaseException) -> str:
 
 
 def main() -> None:
-    job = json.loads(sys.argv[1])
-    print(RESULT_MARKER + json.dumps(run_job(job)), flush=True)
+    job = json.load(sys.stdin)
+    print(job["result_marker"] + json.dumps(run_job(job)), flush=True)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
 from hubgen.errors import HubgenError
-from hubgen.lsg_options import SPARSITY_TYPES
+from hubgen.lsg_options import SPARSITY_TYPES, LSGOptions
 from hubgen.redaction import redact
 
 console = Console()
@@ -110,15 +110,25 @@ Architecture = Annotated[
     str | None,
     typer.Option(help="Head to build, e.g. BertForSequenceClassification (default: the base config's architecture)."),
 ]
-BlockSize = Annotated[int | None, typer.Option(help="Local block size b (default: 128).")]
+# Their defaults are `LSGOptions`' (or, for an LSG base, its own values).
+BlockSize = Annotated[int | None, typer.Option(help=f"Local block size b (default: {LSGOptions.block_size}).")]
 SparseBlockSize = Annotated[
-    int | None, typer.Option(help="Sparse window length s, 0 disables sparse attention (default: 128).")
+    int | None,
+    typer.Option(
+        help=f"Sparse window length s, 0 disables sparse attention (default: {LSGOptions.sparse_block_size})."
+    ),
 ]
-SparsityFactor = Annotated[int | None, typer.Option(help="Reduction factor f of the sparse sequence (default: 2).")]
+SparsityFactor = Annotated[
+    int | None,
+    typer.Option(help=f"Reduction factor f of the sparse sequence (default: {LSGOptions.sparsity_factor})."),
+]
 SparsityType = Annotated[
-    str | None, typer.Option(help=f"Sparse selection: {', '.join(SPARSITY_TYPES)} (default: norm).")
+    str | None,
+    typer.Option(help=f"Sparse selection: {', '.join(SPARSITY_TYPES)} (default: {LSGOptions.sparsity_type})."),
 ]
-NumGlobalTokens = Annotated[int | None, typer.Option(help="Number of global tokens, 1 to 512 (default: 1).")]
+NumGlobalTokens = Annotated[
+    int | None, typer.Option(help=f"Number of global tokens, 1 to 512 (default: {LSGOptions.num_global_tokens}).")
+]
 MaskFirstToken = Annotated[
     bool | None,
     typer.Option(
@@ -165,8 +175,3 @@ Token = Annotated[
 Revision = Annotated[str | None, typer.Option(help="Git revision (branch, tag or commit) of the base repository.")]
 Json = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of human-readable output.")]
 OutDir = Annotated[Path, typer.Option("--out", help="Folder to write (must not exist or be empty).")]
-
-
-def lsg_overrides(**values: Any) -> dict[str, Any]:
-    """The LSG options the user gave (None = not given), keyed as in config.json."""
-    return {key: value for key, value in values.items() if value is not None}

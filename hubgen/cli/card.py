@@ -10,7 +10,9 @@ import typer
 
 from hubgen.card import write_card
 from hubgen.cli._common import Json, console, emit_json, epilog, steps
-from hubgen.smoke import SmokeReport, run_smoke
+from hubgen.repository import ConvertedRepository
+from hubgen.smoke import run_smoke
+from hubgen.smoke_report import SmokeReport
 
 Folder = Annotated[Path, typer.Argument(help="A folder written by `hubgen convert`.")]
 
@@ -26,14 +28,15 @@ def card_command(
 ) -> None:
     """Write FOLDER/README.md: metadata (base model, license, language, tags), usage, parameters, examples and the
     smoke-test results, for this model's actual settings."""
+    repository = ConvertedRepository.read(folder)
     with steps(not json_output) as report:
         if smoke_results is None:
             report("running the smoke tests in a fresh process")
-            smoke = run_smoke(folder)
+            smoke = run_smoke(repository)
         else:
             smoke = SmokeReport.from_dict(json.loads(smoke_results.read_text()))
         report("writing the model card")
-        path = write_card(folder, smoke=smoke, repo_id=repo_id)
+        path = write_card(repository, smoke=smoke, repo_id=repo_id)
     if json_output:
         emit_json({"path": str(path), "smoke_ok": smoke.ok})
     else:

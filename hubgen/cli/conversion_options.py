@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -32,17 +33,7 @@ from hubgen.cli._common import (
     Token,
 )
 from hubgen.convert import ConversionRequest
-
-# Options left unset keep the LSG defaults (or, for mask_first_token, the converter's choice for the tokenizer).
-_LSG_KEYS = (
-    "block_size",
-    "sparse_block_size",
-    "sparsity_factor",
-    "sparsity_type",
-    "num_global_tokens",
-    "mask_first_token",
-    "pool_with_global",
-)
+from hubgen.lsg_options import LSGOptions
 
 
 def _shared_options(
@@ -55,15 +46,22 @@ def _shared_options(
     mask_first_token: MaskFirstToken = None,
     pool_with_global: PoolWithGlobal = None,
     random_global_init: RandomGlobalInit = False,
-    global_positional_stride: GlobalPositionalStride = 64,
+    global_positional_stride: GlobalPositionalStride = ConversionRequest.global_positional_stride,
     keep_first_global_token: KeepFirstGlobalToken = False,
     resize_lsg: ResizeLsg = False,
-    seed: Seed = 123,
-    dtype: Dtype = "auto",
+    seed: Seed = ConversionRequest.seed,
+    dtype: Dtype = ConversionRequest.dtype,
     token: Token = None,
     base_model: BaseModel = None,
 ) -> None:
     """Never called: its parameters are the shared options."""
+
+
+# The LSG options among them: left unset, they keep the LSG defaults (or, for mask_first_token, the converter's choice
+# for the tokenizer).
+_LSG_KEYS = tuple(
+    item.name for item in fields(LSGOptions) if item.name in inspect.signature(_shared_options).parameters
+)
 
 
 def with_conversion_options(command: Callable[..., None]) -> Callable[..., None]:

@@ -9,7 +9,7 @@ import typer
 
 from hubgen.cli._common import Json, console, emit_json, epilog, steps
 from hubgen.cli.smoke import print_report
-from hubgen.demo import run_demo
+from hubgen.offline.demo import run_demo
 
 
 def demo_command(

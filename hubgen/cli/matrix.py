@@ -12,7 +12,8 @@ from rich.table import Table
 
 from hubgen.cli._common import console, epilog, steps
 from hubgen.errors import HubgenError
-from hubgen.matrix import github_matrix, load_matrix, run_local_matrix
+from hubgen.matrix import github_matrix, load_matrix
+from hubgen.offline.local_matrix import run_local_matrix
 
 
 def matrix_command(

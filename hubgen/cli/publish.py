@@ -16,7 +16,7 @@ from hubgen.cli.smoke import print_report
 from hubgen.errors import HubgenError, InvalidInputError
 from hubgen.publish import PublishRequest, PublishResult, SmokeFailure, publish
 from hubgen.redaction import redact
-from hubgen.smoke import SmokeReport
+from hubgen.smoke_report import SmokeReport
 
 
 def _append(path: Path, text: str) -> None:

@@ -10,7 +10,9 @@ from rich.table import Table
 
 from hubgen.cli._common import Json, console, emit_json, epilog, steps
 from hubgen.errors import SmokeTestError
-from hubgen.smoke import SmokeReport, run_smoke
+from hubgen.repository import ConvertedRepository
+from hubgen.smoke import run_smoke
+from hubgen.smoke_report import SmokeReport
 
 Folder = Annotated[Path, typer.Argument(help="A folder written by `hubgen convert`.")]
 
@@ -61,7 +63,7 @@ def smoke_command(
     the maximum length; exits non-zero if anything fails."""
     with steps(not json_output) as report:
         report("running the smoke tests in a fresh process")
-        result = run_smoke(folder, base, language, sentence)
+        result = run_smoke(ConvertedRepository.read(folder), base, language, sentence)
     if json_output:
         emit_json(result.to_dict())
     else:

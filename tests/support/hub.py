@@ -15,7 +15,7 @@ import pytest
 from huggingface_hub import HfApi, constants
 
 import hubgen.hub
-from hubgen.local_hub import LocalHub, LocalUser
+from hubgen.offline.local_hub import LocalHub, LocalUser
 from support.cli import CliRun, run_cli
 
 ALICE = "hf_alice_secret_token_1234567890"

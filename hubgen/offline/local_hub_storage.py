@@ -1,4 +1,4 @@
-"""Repositories, git-like history and blob storage behind :class:`hubgen.local_hub.LocalHub`.
+"""Repositories, git-like history and blob storage behind :class:`hubgen.offline.local_hub.LocalHub`.
 
 This module knows nothing about HTTP. It keeps what the Hub keeps for a repository (refs pointing at commits,
 commits holding a full file tree, file contents stored by sha256) and applies the Hub's rules for deciding
@@ -131,9 +131,9 @@ class Commit:
 
 @dataclass
 class Repo:
-    """A repository: refs (`main`, `refs/pr/N`) pointing into a set of commits, and the LFS objects uploaded to it."""
+    """A model repository: refs (`main`, `refs/pr/N`) pointing into a set of commits, and the LFS objects uploaded
+    to it."""
 
-    repo_type: str
     repo_id: str
     private: bool
     created_at: str
@@ -193,19 +193,11 @@ class AddLfsFile:
     size: int | None
 
 
-@dataclass(frozen=True)
-class DeletePath:
-    """Commit operation: delete a file, or everything below a folder when `folder` is set."""
-
-    path: str
-    folder: bool
-
-
-CommitOperation = AddFile | AddLfsFile | DeletePath
+CommitOperation = AddFile | AddLfsFile
 
 
 def _match_pattern(pattern: str, path: str) -> bool:
-    """gitattributes/gitignore-style match: a pattern without `/` matches the file name at any depth."""
+    """gitattributes-style match: a pattern without `/` matches the file name at any depth."""
     pattern = pattern.lstrip("/")
     if "/" not in pattern:
         return fnmatch.fnmatchcase(PurePosixPath(path).name, pattern)
@@ -244,21 +236,6 @@ def decide_upload_mode(path: str, size: int, sample: bytes, gitattributes: str) 
     return "lfs" if looks_binary(sample, truncated=size > len(sample)) else "regular"
 
 
-def is_ignored(path: str, gitignore: str) -> bool:
-    """Whether a `.gitignore` text ignores `path` (plain patterns and `dir/` patterns; `!` negations unsupported)."""
-    parents = [str(p) for p in PurePosixPath(path).parents if str(p) != "."]
-    for line in gitignore.splitlines():
-        pattern = line.strip()
-        if not pattern or pattern.startswith(("#", "!")):
-            continue
-        if pattern.endswith("/"):
-            if any(_match_pattern(pattern.rstrip("/"), parent) for parent in parents):
-                return True
-        elif _match_pattern(pattern, path) or any(_match_pattern(pattern, parent) for parent in parents):
-            return True
-    return False
-
-
 def validate_repo_path(path: str) -> str:
     """Reject paths that could escape the repository or touch `.git`."""
     parts = path.split("/")
@@ -270,50 +247,50 @@ def validate_repo_path(path: str) -> str:
 class HubStorage:
     """All repositories of a hub and the blob store, persisted under `root`.
 
-    Layout: `blobs/<sha256>` (file contents, shared by all repos), `repos/<type>/<namespace>/<name>.json` (refs,
-    commits and LFS objects of one repo), `tmp/` (uploads in progress). One lock serialises all state changes;
+    Layout: `blobs/<sha256>` (file contents, shared by all repos), `repos/<namespace>/<name>.json` (refs, commits
+    and LFS objects of one repo), `tmp/` (uploads in progress). One lock serialises all state changes;
     request handling is concurrent but a local test hub does not need more.
     """
 
     def __init__(self, root: Path):
         self.root = Path(root)
         self.lock = threading.RLock()
-        self._repos: dict[tuple[str, str], Repo] = {}
+        self._repos: dict[str, Repo] = {}
         for sub in ("blobs", "repos", "tmp"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
         for partial in (self.root / "tmp").iterdir():  # uploads cut short when a previous server stopped
             partial.unlink()
-        for meta in (self.root / "repos").glob("*/*/*.json"):
+        for meta in (self.root / "repos").glob("*/*.json"):
             repo = Repo.from_json(json.loads(meta.read_text()))
-            self._repos[(repo.repo_type, repo.repo_id)] = repo
+            self._repos[repo.repo_id] = repo
 
     # -- repositories -------------------------------------------------------------------------------------------
 
-    def get(self, repo_type: str, repo_id: str) -> Repo | None:
-        return self._repos.get((repo_type, repo_id))
+    def get(self, repo_id: str) -> Repo | None:
+        return self._repos.get(repo_id)
 
-    def repos(self, repo_type: str) -> list[Repo]:
+    def repos(self) -> list[Repo]:
         with self.lock:
-            return [repo for (kind, _), repo in self._repos.items() if kind == repo_type]
+            return list(self._repos.values())
 
-    def create_repo(self, repo_type: str, repo_id: str, private: bool) -> Repo:
+    def create_repo(self, repo_id: str, private: bool) -> Repo:
         """Create a repo with the Hub's "initial commit" by `system` holding the default `.gitattributes`."""
         with self.lock:
-            if self.get(repo_type, repo_id) is not None:
-                raise HubError(409, f"You already created this {repo_type} repo")
-            repo = Repo(repo_type, repo_id, private, utc_now())
+            if self.get(repo_id) is not None:
+                raise HubError(409, "You already created this model repo")
+            repo = Repo(repo_id, private, utc_now())
             entry = self.store_bytes(DEFAULT_GITATTRIBUTES, lfs=False)
             initial = Commit.create(None, "initial commit", "", "system", {".gitattributes": entry})
             repo.commits[initial.id] = initial
             repo.refs["main"] = initial.id
-            self._repos[(repo_type, repo_id)] = repo
+            self._repos[repo_id] = repo
             self._save(repo)
             return repo
 
     def delete_repo(self, repo: Repo) -> None:
         with self.lock:
-            self._repos.pop((repo.repo_type, repo.repo_id), None)
-            (self.root / "repos" / repo.repo_type / f"{repo.repo_id}.json").unlink(missing_ok=True)
+            self._repos.pop(repo.repo_id, None)
+            (self.root / "repos" / f"{repo.repo_id}.json").unlink(missing_ok=True)
 
     def create_branch(self, repo: Repo, branch: str, start: Commit) -> None:
         """A new ref at `start`; 409 if it exists, as on the Hub (the client's `exist_ok` relies on it)."""
@@ -324,7 +301,7 @@ class HubStorage:
             self._save(repo)
 
     def _save(self, repo: Repo) -> None:
-        target = self.root / "repos" / repo.repo_type / f"{repo.repo_id}.json"
+        target = self.root / "repos" / f"{repo.repo_id}.json"
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_suffix(".json.tmp")
         tmp.write_text(json.dumps(repo.to_json()))
@@ -402,24 +379,16 @@ class HubStorage:
         with self.lock:
             files = dict(base.files)
             for op in operations:
-                path = validate_repo_path(op.path.rstrip("/") if isinstance(op, DeletePath) else op.path)
+                path = validate_repo_path(op.path)
                 if isinstance(op, AddFile):
                     files[path] = self.store_bytes(op.content, lfs=False)
-                elif isinstance(op, AddLfsFile):
-                    if not self.has_lfs_object(repo, op.sha256):
-                        raise HubError(422, f"LFS object {op.sha256} for '{path}' was not uploaded to this repo")
-                    size = self.blob_path(op.sha256).stat().st_size
-                    if op.size is not None and op.size != size:
-                        raise HubError(422, f"Size mismatch for LFS file '{path}'")
-                    files[path] = FileEntry.create(op.sha256, size, lfs=True)
-                elif op.folder:
-                    doomed = [p for p in files if p.startswith(path + "/")]
-                    if not doomed:
-                        raise HubError(404, f"A folder with this name doesn't exist: '{path}'", "EntryNotFound")
-                    for p in doomed:
-                        del files[p]
-                elif files.pop(path, None) is None:
-                    raise HubError(404, f"A file with this name doesn't exist: '{path}'", "EntryNotFound")
+                    continue
+                if not self.has_lfs_object(repo, op.sha256):
+                    raise HubError(422, f"LFS object {op.sha256} for '{path}' was not uploaded to this repo")
+                size = self.blob_path(op.sha256).stat().st_size
+                if op.size is not None and op.size != size:
+                    raise HubError(422, f"Size mismatch for LFS file '{path}'")
+                files[path] = FileEntry.create(op.sha256, size, lfs=True)
             commit = Commit.create(base.id, title, message, author, files)
             repo.commits[commit.id] = commit
             repo.refs[target_ref] = commit.id

@@ -11,7 +11,7 @@ Pass `endpoint=` explicitly (the client reads `HF_ENDPOINT` once, at import) and
 which this server does not implement; :meth:`LocalHub.client_env` gives the variables for a subprocess.
 
 This module is the transport: sockets, request bodies and responses. Endpoint logic is in
-:mod:`hubgen.local_hub_api`, repositories and blobs in :mod:`hubgen.local_hub_storage`.
+:mod:`hubgen.offline.local_hub_api`, repositories and blobs in :mod:`hubgen.offline.local_hub_storage`.
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from types import TracebackType
 from typing import TYPE_CHECKING, BinaryIO
 from urllib.parse import parse_qsl, unquote
 
-from hubgen.local_hub_api import HubApi, LocalUser, Request, Response, error_response
-from hubgen.local_hub_storage import HubError, HubStorage
+from hubgen.offline.local_hub_api import HubApi, LocalUser, Request, Response, error_response
+from hubgen.offline.local_hub_storage import HubError, HubStorage
 
 if TYPE_CHECKING:
     from typing_extensions import Self  # typing.Self needs Python 3.11

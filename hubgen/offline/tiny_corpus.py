@@ -1,4 +1,4 @@
-"""The toy corpus the tiny checkpoints of `hubgen.tiny` learn their tokenizers and weights from.
+"""The toy corpus the tiny checkpoints of `hubgen.offline.tiny` learn their tokenizers and weights from.
 
 Written for hubgen, short and plain on purpose: a model of a few thousand parameters can learn it in a few
 hundred steps, so a masked word in one of these sentences has one sensible answer the model can actually find.
@@ -82,3 +82,6 @@ FRENCH: tuple[str, ...] = (
     "Le magasin ouvre à neuf heures du matin.",
     "Nous plantons des fleurs au printemps.",
 )
+
+# The corpus of each language a type's `language` names.
+CORPORA: dict[str, tuple[str, ...]] = {"en": ENGLISH, "fr": FRENCH}

@@ -20,9 +20,9 @@ from huggingface_hub import snapshot_download
 
 from hubgen.convert import ConversionRequest
 from hubgen.errors import SmokeTestError
-from hubgen.local_hub import LocalHub, LocalUser
+from hubgen.offline.local_hub import LocalHub, LocalUser
+from hubgen.offline.tiny import make_tiny_checkpoint
 from hubgen.publish import PublishRequest, PublishResult, publish
-from hubgen.tiny import make_tiny_checkpoint
 
 DEMO_USER = "demo"
 # A throwaway credential of the throwaway local Hub below; it gives access to nothing else.

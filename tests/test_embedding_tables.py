@@ -1,13 +1,12 @@
-"""Section 5 of the spec, rule by rule: position growth, global-row order and initialisation, option checks."""
+"""Section 5 of the spec, rule by rule: position growth, global-row order and initialisation."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
+from hubgen.embedding_tables import grow_positions, ordered_position_rows, positional_global_table, random_global_table
 from hubgen.errors import InvalidInputError
-from hubgen.global_tokens import grow_positions, ordered_position_rows, positional_global_table, random_global_table
-from hubgen.lsg_options import LSGOptions
 
 
 def test_grow_positions_keeps_the_offset_rows_and_repeats_the_others():
@@ -61,33 +60,3 @@ def test_random_table_keeps_row_zero_and_follows_the_word_statistics():
     assert abs(table[1:].mean().item() - 5) < 0.5 and abs(table[1:].std().item() - 3) < 0.5
     again = random_global_table(positions, words, first, None, 64, torch.Generator().manual_seed(1))
     torch.testing.assert_close(table, again)
-
-
-@pytest.mark.parametrize(
-    "overrides,message",
-    [
-        ({"sparsity_factor": 3}, "does not divide --block-size 128"),
-        ({"sparsity_factor": 256}, "larger than --block-size"),
-        ({"sparsity_type": "dense"}, "is not supported"),
-        ({"num_global_tokens": 0}, "out of range"),
-        ({"num_global_tokens": 513}, "out of range"),
-        ({"mask_first_token": True, "pool_with_global": False}, "needs --pool-with-global"),
-        ({"sparse_block_size": 48}, "must divide --block-size 128"),
-        ({"block_size": 0, "sparsity_factor": 0}, "at least 1"),
-    ],
-)
-def test_impossible_options_are_refused_with_the_key_and_the_fix(overrides, message):
-    with pytest.raises(InvalidInputError, match=message) as error:
-        LSGOptions().updated(**overrides).validate()
-    assert error.value.hint
-
-
-def test_lengths_must_exceed_the_base_and_fill_whole_blocks():
-    options = LSGOptions()
-    options.check_length(4096, 512)
-    with pytest.raises(InvalidInputError, match="not above the base model's length 512"):
-        options.check_length(512, 512)
-    with pytest.raises(InvalidInputError, match="not a multiple of --block-size 128") as error:
-        options.check_length(4000, 512)
-    assert "4096" in error.value.hint
-    options.check_length(4096, 4096, upgrade=True)

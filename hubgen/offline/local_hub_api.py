@@ -1,8 +1,9 @@
 """The Hub HTTP API as `huggingface_hub` calls it: routing, permissions and the JSON shapes the client parses.
 
 Every route here was read off the installed client (`hf_api.py`, `_commit_api.py`, `lfs.py`, `file_download.py`),
-not guessed; the comments name the client function that calls each one. Transport (sockets, bodies, headers on the
-wire) lives in :mod:`hubgen.local_hub`, storage in :mod:`hubgen.local_hub_storage`.
+not guessed, and is one that hubgen, its tests, the demo, `hubgen matrix --local` or `hubgen upgrade --list` make the
+client call; the comments name the client function. Model repositories only: hubgen publishes nothing else. Transport (sockets, bodies, headers on the
+wire) lives in :mod:`hubgen.offline.local_hub`, storage in :mod:`hubgen.offline.local_hub_storage`.
 """
 
 from __future__ import annotations
@@ -18,31 +19,21 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import parse_qs
 
-from hubgen.local_hub_storage import (
+from hubgen.offline.local_hub_storage import (
     AddFile,
     AddLfsFile,
     Commit,
     CommitOperation,
-    DeletePath,
     FileEntry,
     HubError,
     HubStorage,
     Repo,
     decide_upload_mode,
-    is_ignored,
 )
-
-#: `/api/{plural}/...` segment -> repo type, and the prefix used in `/{prefix}{repo_id}/resolve/...` download URLs
-#: and `.git/info/lfs` URLs (see `constants.REPO_TYPES_URL_PREFIXES`).
-_API_TYPES = {"models": "model", "datasets": "dataset", "spaces": "space", "kernels": "kernel"}
-_URL_PREFIXES = {"model": "", "dataset": "datasets/", "space": "spaces/", "kernel": "kernels/"}
-_TYPES_BY_URL_PREFIX = {prefix.rstrip("/"): repo_type for repo_type, prefix in _URL_PREFIXES.items() if prefix}
 
 _REPO_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9_])?")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
-_COMMIT_PREFIX = re.compile(r"[0-9a-f]{5,40}")
 
 #: The Hub's answer to a request that needs a token and has none.
 _NOT_AUTHENTICATED = "Invalid username or password."
@@ -150,21 +141,13 @@ class HubApi:
             return self._api(req, seg[1:])
         if method == "PUT" and len(seg) == 3 and seg[:2] == ["_local_hub", "lfs-upload"]:
             return self._lfs_upload(req, seg[2])
-        repo_type, rest = "model", seg
-        if len(seg) > 3 and seg[0] in _TYPES_BY_URL_PREFIX:
-            repo_type, rest = _TYPES_BY_URL_PREFIX[seg[0]], seg[1:]
-        if method in ("GET", "HEAD") and len(rest) >= 5 and rest[2] == "resolve":
-            return self._resolve(req, self._readable(req, repo_type, rest[:2]), rest[3], "/".join(rest[4:]))
-        if (
-            method == "POST"
-            and len(rest) == 6
-            and rest[1].endswith(".git")
-            and rest[2:5] == ["info", "lfs", "objects"]
-        ):
-            repo = self._writable(req, repo_type, [rest[0], rest[1].removesuffix(".git")])
-            if rest[5] == "batch":
+        if method in ("GET", "HEAD") and len(seg) >= 5 and seg[2] == "resolve":
+            return self._resolve(req, self._readable(req, seg[:2]), seg[3], "/".join(seg[4:]))
+        if method == "POST" and len(seg) == 6 and seg[1].endswith(".git") and seg[2:5] == ["info", "lfs", "objects"]:
+            repo = self._writable(req, [seg[0], seg[1].removesuffix(".git")])
+            if seg[5] == "batch":
                 return self._lfs_batch(req, repo)
-            if rest[5] == "verify":
+            if seg[5] == "verify":
                 return self._lfs_verify(req, repo)
         raise _route_not_found(req)
 
@@ -180,34 +163,31 @@ class HubApi:
             return json_response({"errors": [], "warnings": []})  # accepted as-is (see `HfApi._validate_yaml`)
         if (method, seg) == ("GET", ["models"]):  # HfApi.list_models(author=...): one page
             return self._list_models(req)
-        if len(seg) < 3 or seg[0] not in _API_TYPES:
+        if len(seg) < 3 or seg[0] != "models":
             raise _route_not_found(req)
-        repo_type, name, tail = _API_TYPES[seg[0]], seg[1:3], seg[3:]
+        name, tail = seg[1:3], seg[3:]
         match method, tail:
             case "GET", []:  # model_info / repo_info / repo_exists
-                repo = self._readable(req, repo_type, name)
+                repo = self._readable(req, name)
                 return self._info(req, repo, self._commit(repo, "main"))
             case "GET", ["revision", revision]:  # repo_info(revision=...), snapshot_download
-                repo = self._readable(req, repo_type, name)
+                repo = self._readable(req, name)
                 return self._info(req, repo, self._commit(repo, revision))
-            case "GET", ["tree", revision, *path]:  # list_repo_tree / list_repo_files
-                repo = self._readable(req, repo_type, name)
+            case "GET", ["tree", revision, *path]:  # list_repo_tree (snapshot_download), list_repo_files
+                repo = self._readable(req, name)
                 return self._tree(req, self._commit(repo, revision), "/".join(path))
-            case "POST", ["paths-info", revision]:  # get_paths_info
-                repo = self._readable(req, repo_type, name)
-                return self._paths_info(req, self._commit(repo, revision))
             case "GET", ["refs"]:  # list_repo_refs
-                return self._refs(req, self._readable(req, repo_type, name))
+                return self._refs(req, self._readable(req, name))
             case "GET", ["commits", revision]:  # list_repo_commits
-                repo = self._readable(req, repo_type, name)
+                repo = self._readable(req, name)
                 return json_response([_commit_json(c) for c in repo.history(self._commit(repo, revision))])
             case "POST", ["preupload", revision]:  # _commit_api._fetch_upload_modes
-                repo = self._contributable(req, repo_type, name)
+                repo = self._contributable(req, name)
                 return self._preupload(req, repo, self._commit(repo, revision))
             case "POST", ["commit", revision]:  # _commit_api._send_commit
-                return self._create_commit(req, self._contributable(req, repo_type, name), revision)
+                return self._create_commit(req, self._contributable(req, name), revision)
             case "POST", ["branch", branch]:  # HfApi.create_branch
-                repo = self._writable(req, repo_type, name)
+                repo = self._writable(req, name)
                 start = (req.json() or {}).get("startingPoint") or "main"
                 self.storage.create_branch(repo, branch, self._commit(repo, start))
                 return json_response({})
@@ -215,16 +195,16 @@ class HubApi:
 
     # -- access control -----------------------------------------------------------------------------------------
 
-    def _readable(self, req: Request, repo_type: str, name: list[str]) -> Repo:
+    def _readable(self, req: Request, name: list[str]) -> Repo:
         """The repo if the caller may read it. A private repo the caller cannot see looks exactly like a missing one:
         401 without a token, 404 with one, both `RepoNotFound` (as on the Hub)."""
-        repo = self.storage.get(repo_type, "/".join(name))
+        repo = self.storage.get("/".join(name))
         if repo is None or (repo.private and (req.user is None or not req.user.can_write(repo.namespace))):
             raise HubError(401 if req.user is None else 404, "Repository not found", "RepoNotFound")
         return repo
 
-    def _writable(self, req: Request, repo_type: str, name: list[str]) -> Repo:
-        repo = self._readable(req, repo_type, name)
+    def _writable(self, req: Request, name: list[str]) -> Repo:
+        repo = self._readable(req, name)
         if req.user is None:
             # Over https the client turns a 401 on a repo URL into RepositoryNotFoundError by matching the URL
             # (`REPO_API_REGEX`); that regex wants https, so the error code gives the same result over http.
@@ -232,12 +212,12 @@ class HubApi:
         _require_namespace(req.user, repo.namespace, f"push to {repo.repo_id}")
         return repo
 
-    def _contributable(self, req: Request, repo_type: str, name: list[str]) -> Repo:
+    def _contributable(self, req: Request, name: list[str]) -> Repo:
         """As on the Hub, any signed-in user who can read a repo may open a pull request on it (`create_pr`, sent
         with the preupload and the commit); committing to a branch needs write access."""
         if not req.flag("create_pr"):
-            return self._writable(req, repo_type, name)
-        repo = self._readable(req, repo_type, name)
+            return self._writable(req, name)
+        repo = self._readable(req, name)
         if req.user is None:
             raise HubError(401, _NOT_AUTHENTICATED, "RepoNotFound")
         return repo
@@ -264,16 +244,18 @@ class HubApi:
     def _create_repo(self, req: Request) -> Response:  # HfApi.create_repo
         body = req.json() or {}
         name, repo_type = body.get("name") or "", body.get("type") or "model"
-        if repo_type not in _URL_PREFIXES or not _REPO_NAME.fullmatch(name) or "--" in name or ".." in name:
-            raise HubError(400, f"Invalid repo name or type: '{name}' ({repo_type})")
+        if repo_type != "model":
+            raise HubError(400, f"LocalHub serves model repositories only, not {repo_type}s")
+        if not _REPO_NAME.fullmatch(name) or "--" in name or ".." in name:
+            raise HubError(400, f"Invalid repo name: '{name}'")
         user = req.user
         namespace = body.get("organization") or (user.name if user else "")
-        _require_namespace(user, namespace, f"create a {repo_type} under the namespace {namespace}")
+        _require_namespace(user, namespace, f"create a model under the namespace {namespace}")
         repo_id = f"{namespace}/{name}"
-        url = f"{self.endpoint}/{_URL_PREFIXES[repo_type]}{repo_id}"
+        url = f"{self.endpoint}/{repo_id}"
         private = body.get("visibility") == "private" or body.get("private") is True
         try:
-            self.storage.create_repo(repo_type, repo_id, private)
+            self.storage.create_repo(repo_id, private)
         except HubError as err:
             err.extra["url"] = url  # the client reads `url` from the 409 body when `exist_ok=True`
             raise
@@ -284,7 +266,7 @@ class HubApi:
         author = req.query.get("author")
         visible = [
             repo
-            for repo in self.storage.repos("model")
+            for repo in self.storage.repos()
             if (author is None or repo.namespace == author)
             and (not repo.private or (req.user is not None and req.user.can_write(repo.namespace)))
         ]
@@ -296,7 +278,7 @@ class HubApi:
     def _delete_repo(self, req: Request) -> Response:  # HfApi.delete_repo
         body = req.json() or {}
         namespace = body.get("organization") or (req.user.name if req.user else "")
-        repo = self._writable(req, body.get("type") or "model", [namespace, body.get("name") or ""])
+        repo = self._writable(req, [namespace, body.get("name") or ""])
         self.storage.delete_repo(repo)
         return json_response({})
 
@@ -343,16 +325,6 @@ class HubApi:
                 items[file_path] = _file_json(file_path, entry)
         return json_response([items[p] for p in sorted(items)])
 
-    def _paths_info(self, req: Request, commit: Commit) -> Response:  # HfApi.get_paths_info
-        form = parse_qs(req.body.read().decode())
-        out = []
-        for path in form.get("paths", []):
-            if path in commit.files:
-                out.append(_file_json(path, commit.files[path]))
-            elif any(p.startswith(f"{path}/") for p in commit.files):
-                out.append(_folder_json(commit, path))
-        return json_response(out)
-
     def _refs(self, req: Request, repo: Repo) -> Response:  # HfApi.list_repo_refs
         def ref_json(name: str, ref: str) -> dict:
             return {"name": name, "ref": ref, "targetCommit": repo.refs[name]}
@@ -369,14 +341,11 @@ class HubApi:
     # -- uploads ------------------------------------------------------------------------------------------------
 
     def _preupload(self, req: Request, repo: Repo, commit: Commit) -> Response:
-        """Upload mode per file, whether `.gitignore` drops it, and the `oid` of the file already at this revision.
-        That `oid` (sha256 for LFS, git blob id for regular files) is what lets `create_commit` drop unchanged files
-        and skip an empty commit altogether."""
+        """Upload mode per file, and the `oid` of the file already at this revision. That `oid` (sha256 for LFS, git
+        blob id for regular files) is what lets `create_commit` drop unchanged files and skip an empty commit
+        altogether. No `.gitignore` rules: hubgen's repositories have none."""
         body = req.json() or {}
         gitattributes = self._text_at(commit, ".gitattributes")
-        gitignore = body.get("gitIgnore")
-        if gitignore is None:
-            gitignore = self._text_at(commit, ".gitignore")
         files = []
         for item in body.get("files", []):
             path, size = item["path"], int(item["size"])
@@ -387,7 +356,7 @@ class HubApi:
             info = {
                 "path": path,
                 "uploadMode": decide_upload_mode(path, size, sample, gitattributes),
-                "shouldIgnore": is_ignored(path, gitignore),
+                "shouldIgnore": False,
             }
             if path in commit.files:
                 info["oid"] = commit.files[path].preupload_oid
@@ -417,7 +386,7 @@ class HubApi:
                 ticket = secrets.token_urlsafe(24)
                 with self._uploads_lock:
                     self._uploads[ticket] = (repo, oid, size)
-                base = f"{self.endpoint}/{_URL_PREFIXES[repo.repo_type]}{repo.repo_id}.git/info/lfs/objects"
+                base = f"{self.endpoint}/{repo.repo_id}.git/info/lfs/objects"
                 item["actions"] = {
                     "upload": {"href": f"{self.endpoint}/_local_hub/lfs-upload/{ticket}"},
                     "verify": {"href": f"{base}/verify"},
@@ -444,7 +413,7 @@ class HubApi:
         return json_response({"success": True})
 
     def _create_commit(self, req: Request, repo: Repo, revision: str) -> Response:
-        """NDJSON commit: a `header` line, then `file` / `lfsFile` / `deletedFile` / `deletedFolder` lines."""
+        """NDJSON commit: a `header` line, then `file` / `lfsFile` lines (hubgen never deletes files)."""
         try:
             lines = [json.loads(line) for line in req.body.read().splitlines() if line.strip()]
         except ValueError as err:
@@ -454,11 +423,10 @@ class HubApi:
         header = lines[0]["value"]
         operations = [_parse_operation(line) for line in lines[1:]]
         create_pr = req.flag("create_pr")
+        if header.get("parentCommit") is not None:
+            raise HubError(400, "LocalHub does not implement parent_commit")
         with self.storage.lock:  # base revision, PR number and new commit must not interleave with another commit
             base = self._commit(repo, revision)
-            parent = header.get("parentCommit")
-            if parent is not None:
-                base = self._parent_commit(repo, base, parent, create_pr)
             if create_pr:
                 target = f"refs/pr/{repo.next_pr_number()}"
             else:
@@ -474,21 +442,11 @@ class HubApi:
                 message=header.get("description") or "",
                 author=req.user.name if req.user else "",
             )
-        repo_url = f"{self.endpoint}/{_URL_PREFIXES[repo.repo_type]}{repo.repo_id}"
+        repo_url = f"{self.endpoint}/{repo.repo_id}"
         data = {"success": True, "commitOid": commit.id, "commitUrl": f"{repo_url}/commit/{commit.id}"}
         if create_pr:
             data["pullRequestUrl"] = f"{repo_url}/discussions/{target.rsplit('/', 1)[1]}"
         return json_response(data)
-
-    @staticmethod
-    def _parent_commit(repo: Repo, head: Commit, parent: str, create_pr: bool) -> Commit:
-        """`parent_commit`: a PR starts from it; a direct commit fails (412) unless the branch still points at it."""
-        matches = [c for cid, c in repo.commits.items() if cid.startswith(parent)]
-        if not _COMMIT_PREFIX.fullmatch(parent) or len(matches) != 1:
-            raise HubError(404, f"Invalid parent commit: {parent}", "RevisionNotFound")
-        if not create_pr and matches[0].id != head.id:
-            raise HubError(412, "A commit has happened since. Please refresh and try again.")
-        return matches[0]
 
     # -- downloads ----------------------------------------------------------------------------------------------
 
@@ -536,8 +494,6 @@ def _parse_operation(line: dict) -> CommitOperation:
         if value.get("algo", "sha256") != "sha256" or not _SHA256.fullmatch(str(value.get("oid"))):
             raise HubError(400, f"Invalid LFS reference for '{path}'")
         return AddLfsFile(path, value["oid"], value.get("size"))
-    if key in ("deletedFile", "deletedFolder"):
-        return DeletePath(path, folder=key == "deletedFolder")
     raise HubError(400, f"Unknown commit operation: {key!r}")
 
 
