@@ -1,0 +1,161 @@
+"""`attn_implementation="lsg"`: LSG attention for transformers models, through transformers' attention interface.
+
+From 4.53 on, transformers models whose code calls `ALL_ATTENTION_FUNCTIONS` (Llama, Qwen, Mistral, ... and BERT
+from 5.0) take their attention function from `AttentionInterface` and their mask from `AttentionMaskInterface`
+by the name in `config._attn_implementation`. `register()` adds "lsg" and "lsg-local" to both. The mask function
+returns the (batch, keys) padding mask, never a (queries x keys) one, so memory stays linear in the length.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from hubgen.attention.cached import cached_attention
+from hubgen.attention.sequence import key_mask_from, sequence_attention
+from hubgen.attention.settings import LSGSettings
+
+MINIMUM_TRANSFORMERS = "4.53.0"
+# Keyword arguments some models pass for attention patterns of their own, which LSG attention would silently drop.
+_FOREIGN_PATTERNS = ("sliding_window", "softcap", "s_aux")
+
+
+def register(
+    block_size: int = 128,
+    sparse_block_size: int = 128,
+    sparsity_factor: int = 2,
+    sparsity_type: str | None = "norm",
+    num_global_tokens: int = 1,
+    lsh_num_pre_rounds: int = 1,
+) -> None:
+    """Make `attn_implementation="lsg"` (and `"lsg-local"`: no sparse attention) available to transformers models.
+
+    The arguments are the defaults of every model; a model config's `lsg_<setting>` keys (`lsg_block_size`, ...)
+    override them for that model. Calling it again replaces the defaults.
+    """
+    attention_interface, mask_interface, plain_masks = _interfaces()
+    defaults = LSGSettings(
+        block_size=block_size,
+        sparse_block_size=sparse_block_size,
+        sparsity_factor=sparsity_factor,
+        sparsity_type=sparsity_type,
+        num_global_tokens=num_global_tokens,
+        lsh_num_pre_rounds=lsh_num_pre_rounds,
+    )
+    attention_interface.register("lsg", _attention_function(defaults, local=False))
+    attention_interface.register("lsg-local", _attention_function(defaults, local=True))
+    mask = _key_padding_mask_function(plain_masks)
+    for name in ("lsg", "lsg-local"):
+        mask_interface.register(name, mask)
+
+
+def _interfaces():
+    """transformers' attention and mask registries, and its mask patterns that LSG attention can stand in for.
+
+    Imported here, not at the top: on a transformers without them, importing hubgen.attention still works, and
+    `register()` says which release it needs.
+    """
+    import transformers
+
+    try:
+        from transformers import masking_utils
+        from transformers.masking_utils import AttentionMaskInterface
+        from transformers.modeling_utils import AttentionInterface
+    except ImportError:
+        raise ImportError(
+            f"hubgen.attention.register() needs transformers >= {MINIMUM_TRANSFORMERS} (the first release whose models "
+            f"build their masks through AttentionMaskInterface); found {transformers.__version__}: "
+            f"pip install -U 'transformers>={MINIMUM_TRANSFORMERS}'"
+        ) from None
+    plain = tuple(
+        function
+        for function in (masking_utils.causal_mask_function, getattr(masking_utils, "bidirectional_mask_function", None))
+        if function is not None
+    )
+    return AttentionInterface, AttentionMaskInterface, plain
+
+
+def _attention_function(defaults: LSGSettings, local: bool):
+    """The function transformers calls in place of its attention: (batch, heads, q, d) queries over (batch, kv heads,
+    k, d) keys and values -> ((batch, q, heads, d) context, None: no attention weights are returned)."""
+
+    def lsg_attention_forward(
+        module: torch.nn.Module,
+        query: torch.Tensor,
+        key: torch.Tensor,
+        value: torch.Tensor,
+        attention_mask: torch.Tensor | None,
+        dropout: float = 0.0,
+        scaling: float | None = None,
+        is_causal: bool | None = None,
+        **kwargs,
+    ):
+        causal = getattr(module, "is_causal", False) if is_causal is None else is_causal
+        _refuse_foreign_patterns(module, query, key, causal, kwargs)
+        config = getattr(module, "config", None)
+        settings = defaults if config is None else defaults.overridden_by(config)
+        if local:
+            settings = settings.local_only()
+        key, value = (_repeat_heads(x, query.shape[1]) for x in (key, value))
+        head_dim = query.shape[-1]
+        if scaling is not None and not math.isclose(scaling, head_dim**-0.5):
+            query = query * (scaling * math.sqrt(head_dim))  # the core scales by 1/sqrt(d)
+        key_mask = key_mask_from(attention_mask, key.shape[2])
+        if query.shape[2] == key.shape[2]:
+            context = sequence_attention(query, key, value, key_mask, settings, causal, dropout)
+        else:
+            context = cached_attention(query, key, value, key_mask, settings, dropout)
+        return context, None
+
+    return lsg_attention_forward
+
+
+def _refuse_foreign_patterns(module, query, key, causal: bool, kwargs: dict) -> None:
+    """Cross-attention and attention patterns of the model's own are refused rather than silently replaced."""
+    name = type(module).__name__
+    cross = (
+        getattr(module, "is_cross_attention", False)
+        or "CrossAttention" in name
+        or (not causal and getattr(module, "is_decoder", False))  # a decoder's non-causal attention (BART family)
+        or (not causal and query.shape[2] != key.shape[2])
+    )
+    if cross:
+        raise ValueError(
+            f"attn_implementation='lsg' cannot run {name}, a cross-attention: its queries and keys come from two "
+            "sequences, so LSG's local blocks are undefined. Use it on models without cross-attention (encoders, "
+            "decoder-only models)."
+        )
+    for option in _FOREIGN_PATTERNS:
+        if kwargs.get(option) is not None:
+            raise ValueError(
+                f"attn_implementation='lsg' does not support {option}={kwargs[option]!r}, which {name} asks for: LSG "
+                f"attention has its own pattern (set the config's {option} to None to use it)."
+            )
+
+
+def _repeat_heads(states: torch.Tensor, heads: int) -> torch.Tensor:
+    """Key or value heads shared by groups of query heads (grouped-query attention), one per query head."""
+    batch, kv_heads, length, dim = states.shape
+    if kv_heads == heads:
+        return states
+    return states[:, :, None].expand(batch, kv_heads, heads // kv_heads, length, dim).reshape(batch, heads, length, dim)
+
+
+def _key_padding_mask_function(plain_masks: tuple):
+    """The mask function registered with the attention: the (batch, keys) padding mask, or None when every key is
+    visible. Its keyword arguments differ between transformers releases; it reads only those all of them pass."""
+
+    def lsg_key_padding_mask(*, kv_length: int, attention_mask=None, mask_function=None, **kwargs):
+        if mask_function is not None and mask_function not in plain_masks:
+            raise ValueError(
+                "attn_implementation='lsg' applies its own causal or bidirectional pattern; this model asks for "
+                f"another one ({getattr(mask_function, '__qualname__', mask_function)}: a sliding window, chunks, "
+                "packed sequences or an overlay), which it cannot honour."
+            )
+        if attention_mask is None:
+            return None
+        mask = attention_mask[:, -kv_length:].to(torch.bool)
+        return None if bool(mask.all()) else mask
+
+    return lsg_key_padding_mask
