@@ -99,11 +99,15 @@ def test_llama_generates_from_a_long_prompt_as_a_whole_forward_computes():
     torch.testing.assert_close(torch.stack(generated.logits, dim=1), whole[:, 1999:-1], atol=1e-5, rtol=1e-5)
 
 
-def test_config_keys_override_the_registered_settings():
-    """100 tokens: full attention (the eager function) with blocks of 64, LSG with register()'s blocks of 16 unless
-    the config says 64."""
+def test_settings_come_from_the_config_over_register():
+    """100 tokens: full attention (the eager function) with blocks of 64 or more, LSG attention with blocks of 16;
+    the config's keys are read at every call and win over register()'s defaults."""
     ids, _ = padded_batch(100)
     eager = output(build(transformers.LlamaForCausalLM, LLAMA, "eager"), ids)
+    model = build(transformers.LlamaForCausalLM, LLAMA, "lsg")
+    torch.testing.assert_close(output(model, ids), eager, atol=1e-4, rtol=1e-4)
+    model.config.lsg_block_size = 16
+    assert (output(model, ids) - eager).abs().max() > 1e-5
     try:
         register(block_size=16, sparse_block_size=16)
         small = output(build(transformers.LlamaForCausalLM, LLAMA, "lsg"), ids)
@@ -137,7 +141,10 @@ def test_cross_attention_is_refused():
         build(transformers.BartModel, bart, "lsg")(input_ids=ids, decoder_input_ids=ids)
 
 
-def test_a_sliding_window_is_refused():
+def test_a_sliding_window_and_packed_sequences_are_refused():
     config = transformers.MistralConfig(**TINY, num_attention_heads=4, num_key_value_heads=2, sliding_window=16)
-    with pytest.raises(ValueError, match="asks for another one"):
+    with pytest.raises(ValueError, match="does not support sliding_window=16, which MistralAttention asks for"):
         build(transformers.MistralModel, config, "lsg")(input_ids=torch.ones(1, 8, dtype=torch.long))
+    packed = torch.tensor([[0, 1, 2, 0, 1, 2, 3, 4]])
+    with pytest.raises(ValueError, match="cannot tell packed sequences apart"):
+        build(transformers.LlamaModel, LLAMA, "lsg")(input_ids=torch.ones(1, 8, dtype=torch.long), position_ids=packed)

@@ -139,7 +139,9 @@ def test_dropout_only_in_training():
     query, key, value, additive = make_inputs(40, dtype=torch.float32)
     attention = LSGSelfAttention(block_size=BLOCK, sparse_block_size=BLOCK, attention_dropout_prob=0.5)
     assert torch.equal(attention.eval()(query, key, value, additive), attention(query, key, value, additive))
-    assert not torch.equal(attention.train()(query, key, value, additive), attention.eval()(query, key, value, additive))
+    assert not torch.equal(
+        attention.train()(query, key, value, additive), attention.eval()(query, key, value, additive)
+    )
 
 
 def test_the_seed_example_runs():
@@ -163,7 +165,7 @@ def test_cached_queries_see_what_the_whole_sequence_gives_them(kind, g, length, 
     sequence, which is the oracle's causal LSG pattern (75 tokens: 9 blocks and a partial one)."""
     settings = LSGSettings(block_size=BLOCK, sparse_block_size=2 * BLOCK, sparsity_factor=2, sparsity_type=kind,
                            num_global_tokens=g)  # fmt: skip
-    query, key, value, additive = make_inputs(length, padded=0)
+    query, key, value, _ = make_inputs(length, padded=0)
     visible = torch.ones(2, length, dtype=torch.bool)
     visible[-1, 30:34] = False  # padding inside the text (a batch of left-padded prompts has it at the start)
     cached = cached_attention(query[:, :, -queries:], key, value, visible, settings)

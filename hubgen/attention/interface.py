@@ -1,6 +1,6 @@
 """`attn_implementation="lsg"`: LSG attention for transformers models, through transformers' attention interface.
 
-From 4.53 on, transformers models whose code calls `ALL_ATTENTION_FUNCTIONS` (Llama, Qwen, Mistral, ... and BERT
+From 4.53 on, transformers models whose code calls `ALL_ATTENTION_FUNCTIONS` (Llama, Qwen, Phi, ... and BERT
 from 5.0) take their attention function from `AttentionInterface` and their mask from `AttentionMaskInterface`
 by the name in `config._attn_implementation`. `register()` adds "lsg" and "lsg-local" to both. The mask function
 returns the (batch, keys) padding mask, never a (queries x keys) one, so memory stays linear in the length.
@@ -34,7 +34,7 @@ def register(
     The arguments are the defaults of every model; a model config's `lsg_<setting>` keys (`lsg_block_size`, ...)
     override them for that model. Calling it again replaces the defaults.
     """
-    attention_interface, mask_interface, plain_masks = _interfaces()
+    attention_interface, mask_interface = _interfaces()
     defaults = LSGSettings(
         block_size=block_size,
         sparse_block_size=sparse_block_size,
@@ -45,13 +45,12 @@ def register(
     )
     attention_interface.register("lsg", _attention_function(defaults, local=False))
     attention_interface.register("lsg-local", _attention_function(defaults, local=True))
-    mask = _key_padding_mask_function(plain_masks)
     for name in ("lsg", "lsg-local"):
-        mask_interface.register(name, mask)
+        mask_interface.register(name, lsg_key_padding_mask)
 
 
 def _interfaces():
-    """transformers' attention and mask registries, and its mask patterns that LSG attention can stand in for.
+    """transformers' attention and mask registries.
 
     Imported here, not at the top: on a transformers without them, importing hubgen.attention still works, and
     `register()` says which release it needs.
@@ -59,7 +58,6 @@ def _interfaces():
     import transformers
 
     try:
-        from transformers import masking_utils
         from transformers.masking_utils import AttentionMaskInterface
         from transformers.modeling_utils import AttentionInterface
     except ImportError:
@@ -68,12 +66,7 @@ def _interfaces():
             f"build their masks through AttentionMaskInterface); found {transformers.__version__}: "
             f"pip install -U 'transformers>={MINIMUM_TRANSFORMERS}'"
         ) from None
-    plain = tuple(
-        function
-        for function in (masking_utils.causal_mask_function, getattr(masking_utils, "bidirectional_mask_function", None))
-        if function is not None
-    )
-    return AttentionInterface, AttentionMaskInterface, plain
+    return AttentionInterface, AttentionMaskInterface
 
 
 def _attention_function(defaults: LSGSettings, local: bool):
@@ -92,7 +85,7 @@ def _attention_function(defaults: LSGSettings, local: bool):
         **kwargs,
     ):
         causal = getattr(module, "is_causal", False) if is_causal is None else is_causal
-        _refuse_foreign_patterns(module, query, key, causal, kwargs)
+        _refuse_foreign_patterns(module, query, key, attention_mask, causal, kwargs)
         config = getattr(module, "config", None)
         settings = defaults if config is None else defaults.overridden_by(config)
         if local:
@@ -111,8 +104,9 @@ def _attention_function(defaults: LSGSettings, local: bool):
     return lsg_attention_forward
 
 
-def _refuse_foreign_patterns(module, query, key, causal: bool, kwargs: dict) -> None:
-    """Cross-attention and attention patterns of the model's own are refused rather than silently replaced."""
+def _refuse_foreign_patterns(module, query, key, attention_mask, causal: bool, kwargs: dict) -> None:
+    """Cross-attention, packed sequences and attention patterns of the model's own are refused rather than silently
+    replaced by LSG's."""
     name = type(module).__name__
     cross = (
         getattr(module, "is_cross_attention", False)
@@ -126,6 +120,11 @@ def _refuse_foreign_patterns(module, query, key, causal: bool, kwargs: dict) -> 
             "sequences, so LSG's local blocks are undefined. Use it on models without cross-attention (encoders, "
             "decoder-only models)."
         )
+    if attention_mask is None and query.shape[2] == key.shape[2] and _packed(kwargs.get("position_ids")):
+        raise ValueError(
+            "attn_implementation='lsg' cannot tell packed sequences apart (position_ids restart within a row): "
+            "pad the sequences and pass an attention_mask instead."
+        )
     for option in _FOREIGN_PATTERNS:
         if kwargs.get(option) is not None:
             raise ValueError(
@@ -134,28 +133,22 @@ def _refuse_foreign_patterns(module, query, key, causal: bool, kwargs: dict) -> 
             )
 
 
+def _packed(positions: torch.Tensor | None) -> bool:
+    """Several sequences in one row (transformers' packed format): the positions restart somewhere."""
+    return positions is not None and positions.dim() == 2 and bool((positions.diff(dim=-1) != 1).any())
+
+
 def _repeat_heads(states: torch.Tensor, heads: int) -> torch.Tensor:
     """Key or value heads shared by groups of query heads (grouped-query attention), one per query head."""
     batch, kv_heads, length, dim = states.shape
     if kv_heads == heads:
         return states
-    return states[:, :, None].expand(batch, kv_heads, heads // kv_heads, length, dim).reshape(batch, heads, length, dim)
+    return (
+        states[:, :, None].expand(batch, kv_heads, heads // kv_heads, length, dim).reshape(batch, heads, length, dim)
+    )
 
 
-def _key_padding_mask_function(plain_masks: tuple):
-    """The mask function registered with the attention: the (batch, keys) padding mask, or None when every key is
-    visible. Its keyword arguments differ between transformers releases; it reads only those all of them pass."""
-
-    def lsg_key_padding_mask(*, kv_length: int, attention_mask=None, mask_function=None, **kwargs):
-        if mask_function is not None and mask_function not in plain_masks:
-            raise ValueError(
-                "attn_implementation='lsg' applies its own causal or bidirectional pattern; this model asks for "
-                f"another one ({getattr(mask_function, '__qualname__', mask_function)}: a sliding window, chunks, "
-                "packed sequences or an overlay), which it cannot honour."
-            )
-        if attention_mask is None:
-            return None
-        mask = attention_mask[:, -kv_length:].to(torch.bool)
-        return None if bool(mask.all()) else mask
-
-    return lsg_key_padding_mask
+def lsg_key_padding_mask(*, kv_length: int, attention_mask: torch.Tensor | None = None, **kwargs):
+    """The mask function registered with the attention: the (batch, keys) padding mask as it is, no (queries x keys)
+    mask. Its keyword arguments differ between transformers releases; it reads only those all of them pass."""
+    return None if attention_mask is None else attention_mask[:, -kv_length:].to(torch.bool)

@@ -53,12 +53,5 @@ class LSGSettings:
 
     def pattern(self, is_causal: bool, length: int) -> LSGPattern:
         """The core's pattern for a sequence of `length` tokens (fewer tokens than global tokens: all are global)."""
-        return LSGPattern(
-            num_global_tokens=min(self.num_global_tokens, length),
-            block_size=self.block_size,
-            sparse_block_size=self.sparse_block_size,
-            sparsity_factor=self.sparsity_factor,
-            sparsity_type=self.sparsity_type,
-            lsh_num_pre_rounds=self.lsh_num_pre_rounds,
-            is_causal=is_causal,
-        )
+        pattern = LSGPattern.from_config(self, is_causal)
+        return pattern if length >= self.num_global_tokens else replace(pattern, num_global_tokens=length)

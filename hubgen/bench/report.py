@@ -148,9 +148,17 @@ MODEL_COLUMNS: tuple[Column, ...] = (
     ("x sdpa mem", lambda m, d: _number(d["memory_vs_full"])),
     ("note", lambda m, d: _note(m)),
 )
+PREFILL_COLUMNS: tuple[Column, ...] = (
+    ("model", lambda m, d: m.config),
+    *_FIGURES,
+    ("x sdpa time", lambda m, d: _number(d["time_vs_full"])),
+    ("x sdpa mem", lambda m, d: _number(d["memory_vs_full"])),
+    ("note", lambda m, d: _note(m)),
+)
 SECTION_TABLES = {
     "core": ("Attention core: forward + backward", CORE_COLUMNS),
     "model": ("Model level: one training step (forward, backward, AdamW)", MODEL_COLUMNS),
+    "prefill": ("Prefill: a Llama-shaped library model reads a prompt (attn_implementation)", PREFILL_COLUMNS),
 }
 
 

@@ -255,14 +255,21 @@ def measure_gemm(job: dict) -> dict:
     return {"status": "ok", "gflops_best": rates[-1], "gflops_median": rates[len(rates) // 2], "size": size}
 
 
+def _step_factory(kind: str):
+    if kind == "prefill":  # imported on demand: it registers hubgen.attention with transformers
+        from hubgen.bench.prefill import prefill_step_factory
+
+        return prefill_step_factory
+    return core_step_factory if kind == "core" else model_step_factory
+
+
 def run_job(job: dict) -> dict:
     """The result of one job; failures (out of memory included) are results too, never a crash."""
     try:
         if job["kind"] == "gemm":
             result = measure_gemm(job)
         else:
-            factory = core_step_factory if job["kind"] == "core" else model_step_factory
-            make = factory(job)
+            make = _step_factory(job["kind"])(job)
             result = _measure(make, job["length"], job["warmup_length"], job["repeats"], job["max_memory_bytes"])
     except (MemoryError, RuntimeError) as error:
         if isinstance(error, MemoryError) or "alloc" in str(error).lower():
