@@ -22,3 +22,4 @@ def test_a_tiny_prefill_run_measures_both_attentions_and_reports_them():
     assert lsg.peak_bytes > 0 and lsg.best > 0 and results.derived(lsg)["time_vs_full"] > 0
     table = markdown(results, evaluate_targets(results))
     assert "Prefill: a Llama-shaped library model" in table and PREFILL_LABELS["sdpa"] in table
+    assert "prefill Llama hidden 768, 12 query / 4 key-value heads" in table

@@ -30,6 +30,13 @@ class LlamaShape:
     intermediate_size: int = 2048
     num_hidden_layers: int = 2
 
+    @property
+    def label(self) -> str:
+        return (
+            f"Llama hidden {self.hidden_size}, {self.num_attention_heads} query / {self.num_key_value_heads} key-value "
+            f"heads, FFN {self.intermediate_size}, {self.num_hidden_layers} layers, vocab {self.vocab_size}"
+        )
+
 
 def prefill_job(plan: BenchPlan, impl: str) -> dict:
     """The job of one contender; the LSG setting is the model level's (the reference setting unless changed)."""

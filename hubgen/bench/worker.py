@@ -4,7 +4,8 @@
 starts with the job's `result_marker`. One process per measurement, so that no configuration inherits another's warm
 caches, thread pools or heap. The file imports torch, transformers, the standard library and the LSG core
 (`hubgen.lsg.attention`, the code every rendered file includes verbatim) only; model jobs load the rendered modeling
-file named in the job from its path, as users load it, so the figures are those of the code that ships.
+file named in the job from its path, as users load it, so the figures are those of the code that ships. Prefill jobs
+also import `hubgen.bench.prefill` and, through it, `hubgen.attention`, which a library model runs with.
 
 Protocol of a core or model job (`_measure`):
 1. one untimed warm-up step at a shorter length on the same code path (the runner's `warmup_length`): loads
