@@ -1,5 +1,5 @@
-"""The README's examples of hubgen.attention run as written, each in a fresh process, offline, with an empty HF_HOME;
-the model example's Hub id is replaced by a tiny Llama saved locally (with the tiny BERT's tokenizer)."""
+"""The README's examples of hubgen.attention run as written, in a fresh process, offline, with an empty HF_HOME; the
+model example's Hub id is replaced by a tiny Llama saved locally (with the tiny BERT's tokenizer)."""
 
 from __future__ import annotations
 
@@ -19,15 +19,6 @@ def readme_examples() -> list[str]:
     return re.findall(r"```python\n(.*?)```", section, re.DOTALL)
 
 
-def run(code: str, home: Path) -> subprocess.CompletedProcess:
-    environment = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HOME": str(home), "HF_HUB_DISABLE_TELEMETRY": "1"}
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=environment, timeout=300, check=False
-    )
-    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
-    return result
-
-
 def test_the_readme_examples_run(tiny_bert, tmp_path):
     model_example, layer_example = readme_examples()
     folder = tmp_path / "tiny-llama"
@@ -44,7 +35,16 @@ def test_the_readme_examples_run(tiny_bert, tmp_path):
     transformers.LlamaForCausalLM(config).save_pretrained(folder)
     name = re.search(r'name = "([^"]+)"', model_example).group(1)
     assert "/" in name, "the example loads a model by its Hub id"
-    run(model_example.replace(f'"{name}"', repr(str(folder))), tmp_path / "home")
-
-    printed = run(layer_example, tmp_path / "home").stdout.strip()
-    assert printed == re.search(r"# (torch\.Size\(.*\))", layer_example).group(1)
+    # One process for both (the layer example first: its line is the first printed), as two would cost twice the start.
+    code = layer_example + "\n" + model_example.replace(f'"{name}"', repr(str(folder)))
+    environment = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "HF_HOME": str(tmp_path / "home"),
+        "HF_HUB_DISABLE_TELEMETRY": "1",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=environment, timeout=300, check=False
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    assert result.stdout.splitlines()[0] == re.search(r"# (torch\.Size\(.*\))", layer_example).group(1)
