@@ -21,28 +21,15 @@ MINIMUM_TRANSFORMERS = "4.53.0"
 _FOREIGN_PATTERNS = ("sliding_window", "softcap", "s_aux")
 
 
-def register(
-    block_size: int = 128,
-    sparse_block_size: int = 128,
-    sparsity_factor: int = 2,
-    sparsity_type: str | None = "norm",
-    num_global_tokens: int = 1,
-    lsh_num_pre_rounds: int = 1,
-) -> None:
+def register(**settings) -> None:
     """Make `attn_implementation="lsg"` (and `"lsg-local"`: no sparse attention) available to transformers models.
 
-    The arguments are the defaults of every model; a model config's `lsg_<setting>` keys (`lsg_block_size`, ...)
-    override them for that model. Calling it again replaces the defaults.
+    `settings` are `LSGSettings` fields (block_size=128, sparse_block_size=128, sparsity_factor=2,
+    sparsity_type="norm", num_global_tokens=1, lsh_num_pre_rounds=1), the defaults of every model; a model config's
+    `lsg_<setting>` keys (`lsg_block_size`, ...) override them for that model. Calling it again replaces them.
     """
     attention_interface, mask_interface = _interfaces()
-    defaults = LSGSettings(
-        block_size=block_size,
-        sparse_block_size=sparse_block_size,
-        sparsity_factor=sparsity_factor,
-        sparsity_type=sparsity_type,
-        num_global_tokens=num_global_tokens,
-        lsh_num_pre_rounds=lsh_num_pre_rounds,
-    )
+    defaults = LSGSettings(**settings)
     attention_interface.register("lsg", _attention_function(defaults, local=False))
     attention_interface.register("lsg-local", _attention_function(defaults, local=True))
     for name in ("lsg", "lsg-local"):
