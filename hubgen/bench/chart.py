@@ -35,8 +35,8 @@ def write_chart(results: BenchResults, path: Path) -> None:
     except ImportError:
         raise HubgenError("matplotlib is needed for the chart", "pip install 'hubgen[bench]'") from None
 
-    sections = [s for s in ("core", "model") if any(m.section == s and m.ok for m in results.measurements)]
-    titles = {"core": "attention core, fwd+bwd", "model": "model, training step"}
+    titles = {"core": "attention core, fwd+bwd", "model": "model, training step", "prefill": "llama prefill"}
+    sections = [s for s in titles if any(m.section == s and m.ok for m in results.measurements)]
     rows = max(1, len(sections))
     figure, axes = plt.subplots(rows, 2, figsize=(13, 5 * rows), squeeze=False)
     for row, section in enumerate(sections):

@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from hubgen.bench.chart import write_chart
+from hubgen.bench.prefill import LlamaShape
 from hubgen.bench.results import BenchResults, Measurement
 from hubgen.bench.targets import TargetResult
 
@@ -91,11 +92,12 @@ def _setup(plan: dict) -> str:
     if not plan:
         return ""
     shape = plan["model_shape"]
+    prefill = f"prefill {LlamaShape().label}, no gradient; " if "prefill" in plan.get("sections", ()) else ""
     return (
         f"core batch {plan['batch']}, {plan['heads']} heads x {plan['head_dim']}; models hidden {shape['hidden_size']}, "
         f"{shape['num_attention_heads']} heads, FFN {shape['intermediate_size']}, {shape['num_hidden_layers']} layers, "
         f"vocab {shape['vocab_size']}, dropout attention {plan['attention_dropout']} hidden {plan['hidden_dropout']}; "
-        f"best/median of {plan['repeats']} after a warm-up; each figure in a fresh process"
+        f"{prefill}best/median of {plan['repeats']} after a warm-up; each figure in a fresh process"
     )
 
 
@@ -148,9 +150,17 @@ MODEL_COLUMNS: tuple[Column, ...] = (
     ("x sdpa mem", lambda m, d: _number(d["memory_vs_full"])),
     ("note", lambda m, d: _note(m)),
 )
+PREFILL_COLUMNS: tuple[Column, ...] = (
+    ("model", lambda m, d: m.config),
+    *_FIGURES,
+    ("x sdpa time", lambda m, d: _number(d["time_vs_full"])),
+    ("x sdpa mem", lambda m, d: _number(d["memory_vs_full"])),
+    ("note", lambda m, d: _note(m)),
+)
 SECTION_TABLES = {
     "core": ("Attention core: forward + backward", CORE_COLUMNS),
     "model": ("Model level: one training step (forward, backward, AdamW)", MODEL_COLUMNS),
+    "prefill": ("Prefill: a Llama-shaped library model reads a prompt (attn_implementation)", PREFILL_COLUMNS),
 }
 
 

@@ -30,6 +30,7 @@ from hubgen.bench.plan import (
     full_flops,
     lsg_flops,
 )
+from hubgen.bench.prefill import PREFILL_IMPLEMENTATIONS, PREFILL_LABELS, prefill_job
 from hubgen.bench.results import GIB, BenchResults, Measurement
 from hubgen.fresh_process import run_script
 from hubgen.registry import get_model_type
@@ -139,6 +140,13 @@ def plan_series(plan: BenchPlan, module_path: Path) -> list[Series]:
             exponent = 2.0 if name == "sdpa" else 1.0
             series.append(
                 Series("model", label, name, tuple(sorted(plan.model_lengths)), {**model, "model": name}, exponent)
+            )
+    if "prefill" in plan.sections:
+        for impl in PREFILL_IMPLEMENTATIONS:
+            job = {**common, **prefill_job(plan, impl)}
+            exponent = 2.0 if impl == "sdpa" else 1.0
+            series.append(
+                Series("prefill", PREFILL_LABELS[impl], impl, tuple(sorted(plan.prefill_lengths)), job, exponent)
             )
     return series
 

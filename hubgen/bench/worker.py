@@ -4,7 +4,8 @@
 starts with the job's `result_marker`. One process per measurement, so that no configuration inherits another's warm
 caches, thread pools or heap. The file imports torch, transformers, the standard library and the LSG core
 (`hubgen.lsg.attention`, the code every rendered file includes verbatim) only; model jobs load the rendered modeling
-file named in the job from its path, as users load it, so the figures are those of the code that ships.
+file named in the job from its path, as users load it, so the figures are those of the code that ships. Prefill jobs
+also import `hubgen.bench.prefill` and, through it, `hubgen.attention`, which a library model runs with.
 
 Protocol of a core or model job (`_measure`):
 1. one untimed warm-up step at a shorter length on the same code path (the runner's `warmup_length`): loads
@@ -255,14 +256,21 @@ def measure_gemm(job: dict) -> dict:
     return {"status": "ok", "gflops_best": rates[-1], "gflops_median": rates[len(rates) // 2], "size": size}
 
 
+def _step_factory(kind: str):
+    if kind == "prefill":  # imported on demand: it registers hubgen.attention with transformers
+        from hubgen.bench.prefill import prefill_step_factory
+
+        return prefill_step_factory
+    return core_step_factory if kind == "core" else model_step_factory
+
+
 def run_job(job: dict) -> dict:
     """The result of one job; failures (out of memory included) are results too, never a crash."""
     try:
         if job["kind"] == "gemm":
             result = measure_gemm(job)
         else:
-            factory = core_step_factory if job["kind"] == "core" else model_step_factory
-            make = factory(job)
+            make = _step_factory(job["kind"])(job)
             result = _measure(make, job["length"], job["warmup_length"], job["repeats"], job["max_memory_bytes"])
     except (MemoryError, RuntimeError) as error:
         if isinstance(error, MemoryError) or "alloc" in str(error).lower():

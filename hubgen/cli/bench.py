@@ -38,6 +38,7 @@ def build_plan(
     lengths: str | None = None,
     lsg_lengths: str | None = None,
     model_lengths: str | None = None,
+    prefill_lengths: str | None = None,
     settings: list[str] | None = None,
     models: str | None = None,
     sections: str | None = None,
@@ -60,6 +61,8 @@ def build_plan(
         overrides["lsg_extra_lengths"] = _int_list("--lsg-lengths", lsg_lengths)
     if model_lengths is not None:
         overrides["model_lengths"] = _int_list("--model-lengths", model_lengths)
+    if prefill_lengths is not None:
+        overrides["prefill_lengths"] = _int_list("--prefill-lengths", prefill_lengths)
     if settings:
         overrides["settings"] = tuple(CoreSetting.parse(text) for text in settings)
     if models is not None:
@@ -98,6 +101,9 @@ def bench_command(
         str | None, typer.Option(help="Extra attention-core lengths for the LSG settings only (default: 32768).")
     ] = None,
     model_lengths: Annotated[str | None, typer.Option(help="Model-level lengths (default: 1024,...,16384).")] = None,
+    prefill_lengths: Annotated[
+        str | None, typer.Option(help="Prefill lengths of the Llama-shaped model (default: 4096,...,32768).")
+    ] = None,
     setting: Annotated[
         list[str] | None,
         typer.Option(
@@ -106,7 +112,10 @@ def bench_command(
         ),
     ] = None,
     models: Annotated[str | None, typer.Option(help=f"Model-level contenders (default: {','.join(MODELS)}).")] = None,
-    sections: Annotated[str | None, typer.Option(help="What to measure: core, model or both (default: both).")] = None,
+    sections: Annotated[
+        str | None,
+        typer.Option(help="What to measure among core, model and prefill (default: core,model)."),
+    ] = None,
     sdpa: Annotated[bool, typer.Option("--sdpa/--no-sdpa", help="Measure full SDPA attention in the core.")] = True,
     repeats: Annotated[int | None, typer.Option(help="Timed steps after the warm-up (default: 3).")] = None,
     layers: Annotated[int | None, typer.Option(help="Layers of every model-level model (default: 2).")] = None,
@@ -128,10 +137,11 @@ def bench_command(
     json_output: Json = False,
 ) -> None:
     """Measure speed and peak memory of LSG attention (the core, and a model's training step) against full SDPA
-    attention, Longformer and BigBird; each figure in a fresh process. Writes a table, CSV, JSON and a PNG chart, and
-    reports the performance targets as PASS/FAIL (it never fails for them)."""
+    attention, Longformer and BigBird, and (`--sections prefill`) a Llama-shaped library model's prefill with
+    attn_implementation "lsg" against "sdpa"; each figure in a fresh process. Writes a table, CSV, JSON and a PNG
+    chart, and reports the performance targets as PASS/FAIL (it never fails for them)."""
     plan = build_plan(
-        quick, lengths, lsg_lengths, model_lengths, setting, models, sections, sdpa, repeats, layers,
+        quick, lengths, lsg_lengths, model_lengths, prefill_lengths, setting, models, sections, sdpa, repeats, layers,
         attention_dropout, max_seconds, max_memory_gb, seed, threads,
     )  # fmt: skip
     from hubgen.bench.report import document, print_tables, write_outputs
@@ -155,4 +165,5 @@ BENCH_EXAMPLES = epilog(
     "hubgen bench --out bench-results/",
     "hubgen bench --sections core --setting norm:128:128:4 --lengths 4096,16384 --lsg-lengths 32768",
     "hubgen bench --sections model --models lsg,longformer --model-lengths 4096 --repeats 5",
+    "hubgen bench --sections prefill --prefill-lengths 4096,8192,16384,32768",
 )

@@ -20,6 +20,8 @@ class Pattern:
     f: int
     kind: str
     causal: bool = False
+    # The global rows are the sequence's own first tokens (hubgen.attention): causal, each sees the rows up to itself.
+    first_tokens_global: bool = False
 
     @property
     def sparse(self) -> bool:
@@ -115,15 +117,12 @@ def dense_reference(query, key, value, key_mask, p: Pattern):
         for j in range(h):
             for row in range(total):
                 allowed = set()
-                if not long_path:
-                    if p.causal and row >= p.g:
-                        allowed = set(range(row + 1))
-                    elif p.causal:
-                        allowed = set(range(p.g))
-                    else:
-                        allowed = set(range(total))
+                if p.causal and row < p.g:
+                    allowed = set(range(row + 1)) if p.first_tokens_global else set(range(p.g))
+                elif not long_path:
+                    allowed = set(range(row + 1)) if p.causal else set(range(total))
                 elif row < p.g:
-                    allowed = set(range(p.g)) if p.causal else set(range(total))
+                    allowed = set(range(total))
                 else:
                     position = row - p.g
                     block = position // p.b
