@@ -12,7 +12,8 @@ import json
 import pickle
 import shlex
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import ModuleType
@@ -141,7 +142,11 @@ def plan_conversion(request: ConversionRequest) -> ConversionPlan:
         request.base, token=request.token, revision=request.revision, base_model=request.base_model
     )
     _check_tokenizer_class(checkpoint)
-    tokenizer = _load_tokenizer(checkpoint)
+    tokenizer = load_tokenizer(
+        checkpoint.directory,
+        checkpoint.reference,
+        checkpoint.model_type.library_model_type or checkpoint.model_type.name,
+    )
     if sentence_transformers.is_sentence_transformer(checkpoint.directory):
         sentence_transformers.check_layout(checkpoint.directory, request.base)
     head = _choose_head(checkpoint, request.architecture)
@@ -197,26 +202,25 @@ def _choose_head(checkpoint: BaseCheckpoint, architecture: str | None) -> Head:
     return model_type.default_head
 
 
-def _load_tokenizer(checkpoint: BaseCheckpoint) -> PreTrainedTokenizerBase:
+def load_tokenizer(directory: Path, reference: str, library_model_type: str) -> PreTrainedTokenizerBase:
     """The base tokenizer, without running any code from the checkpoint: an LSG input's config is remote code,
     which transformers 5.x would otherwise load (and ask about) just to choose the tokenizer class.
 
     A base without one is refused: given no vocabulary, transformers makes up a tokenizer of special tokens only
     (every word `[UNK]`), and the smoke tests, which give the base the same tokenizer, would pass."""
-    model_type = checkpoint.model_type
-    library_config = transformers.AutoConfig.for_model(model_type.library_model_type or model_type.name)
+    library_config = transformers.AutoConfig.for_model(library_model_type)
     try:
         with quiet_transformers():
-            tokenizer = transformers.AutoTokenizer.from_pretrained(checkpoint.directory, config=library_config)
+            tokenizer = transformers.AutoTokenizer.from_pretrained(directory, config=library_config)
     except Exception as error:  # noqa: BLE001 - tokenizers reports damaged files as bare Exceptions
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise InvalidInputError(
-            f"the tokenizer of {checkpoint.reference} does not load ({reason})",
+            f"the tokenizer of {reference} does not load ({reason})",
             "its tokenizer files are damaged or incomplete: download the checkpoint again",
         ) from None
     if len(tokenizer.get_vocab()) <= len(set(tokenizer.all_special_ids)):
         raise InvalidInputError(
-            f"{checkpoint.reference} has no loadable tokenizer (no vocabulary)",
+            f"{reference} has no loadable tokenizer (no vocabulary)",
             "add the base model's tokenizer files (tokenizer.json, or its vocabulary files) next to config.json",
         )
     return tokenizer
@@ -286,25 +290,31 @@ def _load(module, checkpoint: BaseCheckpoint, head: Head, options: LSGOptions, r
     config.auto_map = model_type.auto_map()
     torch.manual_seed(request.seed)
     model_class = getattr(module, model_type.class_name(head))
+    with weights_errors(checkpoint.reference), quiet_transformers():
+        model, info = model_class.from_pretrained(
+            checkpoint.directory, config=config, dtype=DTYPES[request.dtype], output_loading_info=True
+        )
+    new_weights = tuple(sorted(key for key in info["missing_keys"] if "global_embeddings" not in key))
+    has_global_table = len(new_weights) == len(info["missing_keys"])
+    return model.eval(), new_weights, has_global_table
+
+
+@contextmanager
+def weights_errors(reference: str) -> Iterator[None]:
+    """Loading a base's weights: pickles that would run code, and damaged files, as one line each."""
     try:
-        with quiet_transformers():
-            model, info = model_class.from_pretrained(
-                checkpoint.directory, config=config, dtype=DTYPES[request.dtype], output_loading_info=True
-            )
+        yield
     except pickle.UnpicklingError:
         raise InvalidInputError(
-            f"the weights of {checkpoint.reference} hold pickled Python objects besides tensors, which hubgen "
+            f"the weights of {reference} hold pickled Python objects besides tensors, which hubgen "
             "refuses to load (they could run code)",
             "use a checkpoint that ships model.safetensors, or convert the weights with a tool you trust",
         ) from None
     except (SafetensorError, OSError) as error:
         raise InvalidInputError(
-            f"the weights of {checkpoint.reference} do not load ({str(error).strip().splitlines()[0]})",
+            f"the weights of {reference} do not load ({str(error).strip().splitlines()[0]})",
             "the files are damaged or incomplete: download the checkpoint again",
         ) from None
-    new_weights = tuple(sorted(key for key in info["missing_keys"] if "global_embeddings" not in key))
-    has_global_table = len(new_weights) == len(info["missing_keys"])
-    return model.eval(), new_weights, has_global_table
 
 
 def _named_modules(model: nn.Module, suffixes: tuple[str, ...]) -> list[nn.Module]:
@@ -384,14 +394,19 @@ def _save(
     (staging / "config.json").write_text(model.config.to_json_string(use_diff=False))
     if model.config.is_encoder_decoder:
         _write_generation_config(checkpoint, staging / "generation_config.json")
-    tokenizer.model_max_length = request.max_length
-    tokenizer.init_kwargs["model_max_length"] = request.max_length
-    tokenizer.save_pretrained(staging)
-    _drop_loading_details(staging / "tokenizer_config.json")
-    _write_merges_as_strings(staging / "tokenizer.json")
+    save_tokenizer(tokenizer, request.max_length, staging)
     if sentence_transformers.is_sentence_transformer(checkpoint.directory):
         sentence_transformers.write_modules(checkpoint.directory, staging, request.max_length)
     _drop_unrequested_files(staging)
+
+
+def save_tokenizer(tokenizer: PreTrainedTokenizerBase, max_length: int, folder: Path) -> None:
+    """The base tokenizer with the new maximum length, in files every supported transformers release reads."""
+    tokenizer.model_max_length = max_length
+    tokenizer.init_kwargs["model_max_length"] = max_length
+    tokenizer.save_pretrained(folder)
+    _drop_loading_details(folder / "tokenizer_config.json")
+    _write_merges_as_strings(folder / "tokenizer.json")
 
 
 def _write_generation_config(checkpoint: BaseCheckpoint, path: Path) -> None:
