@@ -73,13 +73,18 @@ class BaseCheckpoint:
 
 
 def open_checkpoint(
-    reference: str, token: str | bool | None = None, revision: str | None = None, base_model: str | None = None
+    reference: str,
+    token: str | bool | None = None,
+    revision: str | None = None,
+    base_model: str | None = None,
+    fetched: FetchedBase | None = None,
 ) -> BaseCheckpoint:
-    """The base as a folder: a local one, or the snapshot of a Hub repository fetched once into the Hub cache.
+    """The base as a folder: a local one, or the snapshot of a Hub repository fetched once into the Hub cache
+    (`fetched`: already fetched by `fetch_base`).
 
     Every later step (conversion, smoke tests, card) reads `directory`; nothing looks the repository up again.
     """
-    fetched = fetch_base(reference, token, revision, base_model)
+    fetched = fetched or fetch_base(reference, token, revision, base_model)
     model_type, is_lsg = recognise(fetched.config, fetched.directory)
     checkpoint = BaseCheckpoint(
         reference, fetched.directory, fetched.config, model_type, is_lsg, fetched.revision, fetched.hub_id

@@ -26,11 +26,12 @@ from torch import nn
 from transformers import PreTrainedTokenizerBase
 
 from hubgen import __version__, sentence_transformers
-from hubgen.checkpoint import BaseCheckpoint, open_checkpoint
+from hubgen.checkpoint import BaseCheckpoint, FetchedBase, open_checkpoint
 from hubgen.embedding_tables import grow_positions, positional_global_table, random_global_table
 from hubgen.errors import InvalidInputError
 from hubgen.generation_config import generation_settings, split_generation_settings
 from hubgen.lsg_options import LSGOptions
+from hubgen.native.architectures import NativeSettings
 from hubgen.position_memory import check_position_memory
 from hubgen.provenance import published_base
 from hubgen.quiet_loading import quiet_transformers
@@ -64,6 +65,13 @@ class ConversionRequest:
     token: str | bool | None = None
     revision: str | None = None
     base_model: str | None = None  # the Hub id of a local base folder (`--base-model`), for published files
+    # None: LSG, unless the base is a natively long checkpoint (extended in its own architecture, hubgen.native).
+    attention: str | None = None
+    attention_window: int | None = None  # Longformer
+    num_random_blocks: int | None = None  # BigBird (its block size is --block-size)
+
+    def native_settings(self) -> NativeSettings:
+        return NativeSettings(self.attention_window, self.lsg_overrides.get("block_size"), self.num_random_blocks)
 
 
 @dataclass(frozen=True)
@@ -109,6 +117,9 @@ def conversion_command(
         else:
             parts += [flag, str(value)]
     for flag, value, default in (
+        ("--attention", request.attention, None),
+        ("--attention-window", request.attention_window, None),
+        ("--num-random-blocks", request.num_random_blocks, None),
         ("--global-positional-stride", request.global_positional_stride, ConversionRequest.global_positional_stride),
         ("--seed", request.seed, ConversionRequest.seed),
         ("--dtype", request.dtype, ConversionRequest.dtype),
@@ -127,9 +138,9 @@ def conversion_command(
     return shlex.join(parts + list(tail))
 
 
-def plan_conversion(request: ConversionRequest) -> ConversionPlan:
-    """Every check that can fail, before anything is written: the base, its tokenizer, the head, the options and the
-    length."""
+def plan_conversion(request: ConversionRequest, fetched: FetchedBase | None = None) -> ConversionPlan:
+    """Every check that can fail, before anything is written: the base (`fetched`: already fetched), its tokenizer,
+    the head, the options and the length."""
     if request.dtype not in DTYPES:
         raise InvalidInputError(f"--dtype {request.dtype!r} is not supported", f"choose one of {', '.join(DTYPES)}")
     if request.global_positional_stride < 1:
@@ -139,7 +150,7 @@ def plan_conversion(request: ConversionRequest) -> ConversionPlan:
             "--resize-lsg keeps the global tokens, --random-global-init replaces them", "pass only one of the two"
         )
     checkpoint = open_checkpoint(
-        request.base, token=request.token, revision=request.revision, base_model=request.base_model
+        request.base, token=request.token, revision=request.revision, base_model=request.base_model, fetched=fetched
     )
     _check_tokenizer_class(checkpoint)
     tokenizer = load_tokenizer(

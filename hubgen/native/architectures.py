@@ -59,6 +59,14 @@ class NativeArchitecture:
     class_prefix: str  # LongformerForMaskedLM, BigBirdForMaskedLM, YosoForMaskedLM
     from_short: bool  # made from a short BERT-like base, not only extended
 
+    @property
+    def options_hint(self) -> str:
+        """The options this target takes, for error messages."""
+        return {
+            "longformer": "--attention-window (default 512)",
+            "bigbird": "--block-size (default 64) and --num-random-blocks (default 3)",
+        }.get(self.name, "no attention options (its own are kept)")
+
     def class_name(self, suffix: str) -> str:
         return self.class_prefix + suffix
 
@@ -75,6 +83,16 @@ class NativeArchitecture:
                 "num_random_blocks": _first_set(settings.num_random_blocks, config.get("num_random_blocks"), 3),
             }
         return {}
+
+    def full_attention_length(self, values: dict[str, Any]) -> int | None:
+        """The longest input on which every token attends to every other, as the base's full attention does (None:
+        any length; YOSO's is only ever an estimate, but extending it changes nothing else)."""
+        if self.name == "longformer":
+            windows = values["attention_window"]
+            return min(windows if isinstance(windows, list) else [windows]) // 2 + 1
+        if self.name == "bigbird":
+            return (5 + 2 * values["num_random_blocks"]) * values["block_size"]
+        return None
 
     def check(self, max_length: int, values: dict[str, Any]) -> None:
         """The target's own constraints on its settings and the length, as one clear line each."""
