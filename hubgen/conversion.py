@@ -13,6 +13,7 @@ from pathlib import Path
 from hubgen import convert as lsg
 from hubgen.checkpoint import fetch_base
 from hubgen.errors import InvalidInputError
+from hubgen.native.architectures import ATTENTIONS
 from hubgen.native.convert import NativePlan, NativeResult, convert_native_into, plan_native, wants_native
 from hubgen.staging import check_target, staged_folder
 
@@ -22,6 +23,10 @@ Result = lsg.ConversionResult | NativeResult
 
 def plan_conversion(request: lsg.ConversionRequest) -> Plan:
     """Every check that can fail, before anything is written, for whichever conversion the request asks for."""
+    if request.attention not in (None, *ATTENTIONS):
+        raise InvalidInputError(
+            f"--attention {request.attention!r} is not known", f"choose one of {', '.join(ATTENTIONS)}"
+        )
     fetched = fetch_base(request.base, request.token, request.revision, request.base_model)
     if wants_native(request, fetched.config):
         return plan_native(request, fetched)

@@ -84,6 +84,10 @@ class NativeArchitecture:
             }
         return {}
 
+    def long_settings_of(self, config: dict[str, Any]) -> dict[str, Any]:
+        """The settings that make a config of this architecture long, as `long_settings` names them."""
+        return {key: config[key] for key in self.long_settings(NativeSettings(), {}) if key in config}
+
     def full_attention_length(self, values: dict[str, Any]) -> int | None:
         """The longest input on which every token attends to every other, as the base's full attention does (None:
         any length; YOSO's is only ever an estimate, but extending it changes nothing else)."""
