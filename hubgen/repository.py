@@ -93,7 +93,7 @@ class ConvertedRepository:
     @property
     def base_model(self) -> str | None:
         """The base's Hub id, as recorded (None for a local base of unknown origin)."""
-        return _hub_id(self.provenance.base_model)
+        return hub_id(self.provenance.base_model)
 
     def local_base(self) -> Path | None:
         """The recorded base as a folder, when it is at hand in the Hub cache."""
@@ -113,7 +113,7 @@ def find_local_base(reference: str | Path | None, revision: str | None = None) -
         return None
 
 
-def _hub_id(reference: str | None) -> str | None:
+def hub_id(reference: str | None) -> str | None:
     """A recorded base that is a Hub id; local folders have none."""
     if not reference or Path(reference).exists():
         return None

@@ -10,7 +10,7 @@ import typer
 
 from hubgen.card import write_card
 from hubgen.cli._common import Json, console, emit_json, epilog, steps
-from hubgen.repository import ConvertedRepository
+from hubgen.native.repository import read_repository
 from hubgen.smoke import run_smoke
 from hubgen.smoke_report import SmokeReport
 
@@ -28,7 +28,7 @@ def card_command(
 ) -> None:
     """Write FOLDER/README.md: metadata (base model, license, language, tags), usage, parameters, examples and the
     smoke-test results, for this model's actual settings."""
-    repository = ConvertedRepository.read(folder)
+    repository = read_repository(folder)
     with steps(not json_output) as report:
         if smoke_results is None:
             report("running the smoke tests in a fresh process")
