@@ -87,8 +87,7 @@ class ConvertedRepository:
 
     @property
     def mask_token(self) -> str | None:
-        token = read_json(self.folder / "tokenizer_config.json", str(self.folder)).get("mask_token")
-        return token if isinstance(token, str) else (token or {}).get("content")
+        return mask_token(self.folder)
 
     @property
     def base_model(self) -> str | None:
@@ -98,6 +97,12 @@ class ConvertedRepository:
     def local_base(self) -> Path | None:
         """The recorded base as a folder, when it is at hand in the Hub cache."""
         return find_local_base(self.base_model, self.provenance.base_revision)
+
+
+def mask_token(folder: Path) -> str | None:
+    """The mask token a repository's tokenizer_config.json names (a string, or an added token's content)."""
+    token = read_json(folder / "tokenizer_config.json", str(folder)).get("mask_token")
+    return token if isinstance(token, str) else (token or {}).get("content")
 
 
 def find_local_base(reference: str | Path | None, revision: str | None = None) -> Path | None:

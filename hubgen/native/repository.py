@@ -3,6 +3,7 @@ publish, as `hubgen.repository.ConvertedRepository` is for LSG ones; `read_repos
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from hubgen.errors import InvalidInputError
 from hubgen.native.architectures import NativeArchitecture, PositionLayout, architecture_of
 from hubgen.native.convert import HEADS
 from hubgen.registry import Head
-from hubgen.repository import ConvertedRepository, Provenance, find_local_base, hub_id
+from hubgen.repository import ConvertedRepository, Provenance, find_local_base, hub_id, mask_token
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,16 @@ class NativeRepository:
     @property
     def max_length(self) -> int:
         return PositionLayout.of(self.config).text_length(self.config)
+
+    @property
+    def mask_token(self) -> str | None:
+        return mask_token(self.folder)
+
+    @property
+    def extension(self) -> bool:
+        """Made from a checkpoint of the same architecture: the command convert recorded chose no --attention (it
+        does for a short base)."""
+        return "--attention" not in shlex.split(self.provenance.command or "")
 
     @property
     def auto_classes(self) -> list[str]:
