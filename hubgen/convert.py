@@ -99,6 +99,10 @@ class ConversionPlan:
     options: LSGOptions  # fitted to the tokenizer
     tokenizer: PreTrainedTokenizerBase
 
+    @property
+    def directory(self) -> Path:
+        return self.checkpoint.directory
+
 
 def conversion_command(
     request: ConversionRequest, verb: str = "convert", tail: tuple[str, ...] = ("--out", "OUT")

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import importlib.abc
+import inspect
 import json
 import math
 import sys
@@ -225,6 +226,11 @@ def _heads(folder: str, config, tokenizer, recorded_new: list, results: list, ta
                 inputs = {key: value[:, None].repeat(1, 2, 1) for key, value in inputs.items()}
             if loader in _FREE_DECODER_LENGTH and config.is_encoder_decoder:
                 inputs["decoder_input_ids"] = torch.full((1, 4), config.decoder_start_token_id)
+            if "global_attention_mask" in inspect.signature(model.forward).parameters:
+                # Longformer's question-answering and multiple-choice heads find their global tokens by counting
+                # three separators, which only RoBERTa-style pairs have; the first token, given, serves any tokenizer.
+                inputs["global_attention_mask"] = torch.zeros_like(inputs["input_ids"])
+                inputs["global_attention_mask"][..., 0] = 1
             with torch.no_grad():
                 detail = f"{type(model).__name__} on {long_length} tokens: {_finite(model.eval()(**inputs))}"
             new = _new_head_weights(model, info["missing_keys"], recorded_new, saved_class)

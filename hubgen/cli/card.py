@@ -8,8 +8,8 @@ from typing import Annotated
 
 import typer
 
-from hubgen.card import write_card
 from hubgen.cli._common import Json, console, emit_json, epilog, steps
+from hubgen.native.card import write_any_card
 from hubgen.native.repository import read_repository
 from hubgen.smoke import run_smoke
 from hubgen.smoke_report import SmokeReport
@@ -36,7 +36,7 @@ def card_command(
         else:
             smoke = SmokeReport.from_dict(json.loads(smoke_results.read_text()))
         report("writing the model card")
-        path = write_card(repository, smoke=smoke, repo_id=repo_id)
+        path = write_any_card(repository, smoke=smoke, repo_id=repo_id)
     if json_output:
         emit_json({"path": str(path), "smoke_ok": smoke.ok})
     else:

@@ -9,8 +9,9 @@ from typing import Any
 
 from hubgen import __version__
 from hubgen.base_card import read_base_card
-from hubgen.card import PIPELINE_TAGS, card_metadata, card_text
+from hubgen.card import PIPELINE_TAGS, card_metadata, card_text, write_card
 from hubgen.native.repository import NativeRepository
+from hubgen.repository import ConvertedRepository
 from hubgen.smoke_report import SmokeReport
 from hubgen.templating import environment
 
@@ -70,7 +71,10 @@ def render_native_card(
     return card_text(metadata, body)
 
 
-def write_native_card(repository: NativeRepository, **kwargs: Any) -> Path:
+def write_any_card(repository: ConvertedRepository | NativeRepository, **kwargs: Any) -> Path:
+    """README.md of an LSG or a native repository (`hubgen.native.repository.read_repository` reads either)."""
+    if not isinstance(repository, NativeRepository):
+        return write_card(repository, **kwargs)
     path = repository.folder / "README.md"
     path.write_text(render_native_card(repository, **kwargs), encoding="utf-8")
     return path
