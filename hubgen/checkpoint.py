@@ -96,12 +96,14 @@ def open_checkpoint(
             "LSG attention needs absolute position embeddings; pick a checkpoint trained with them",
         )
     _check_length_key(checkpoint)
+    check_weights(fetched.directory, reference)
     return checkpoint
 
 
 @dataclass(frozen=True)
 class FetchedBase:
-    """A base folder whose JSON files parse and whose weights are present and readable, whatever its type."""
+    """A base folder whose JSON files parse, whatever its type (its weights are checked once it is recognised:
+    `check_weights`)."""
 
     directory: Path
     config: dict[str, Any]
@@ -125,7 +127,6 @@ def fetch_base(
         raise InvalidInputError(f"{reference} has no config.json", "pass a model folder or a model repository id")
     for name in _JSON_FILES:
         read_json(directory / name, reference)
-    _check_weights(directory, reference)
     return FetchedBase(directory, read_json(config_path, reference), resolved, hub_id)
 
 
@@ -155,7 +156,7 @@ def _check_length_key(checkpoint: BaseCheckpoint) -> None:
         )
 
 
-def _check_weights(directory: Path, reference: str) -> None:
+def check_weights(directory: Path, reference: str) -> None:
     """Weights present and safetensors headers readable: a damaged file is named before anything is loaded."""
     if not any((directory / name).exists() for name in _WEIGHT_FILES):
         raise InvalidInputError(

@@ -121,7 +121,7 @@ def conversion_command(
         else:
             parts += [flag, str(value)]
     for flag, value, default in (
-        ("--attention", request.attention, None),
+        ("--attention", None if request.attention == "lsg" else request.attention, None),
         ("--attention-window", request.attention_window, None),
         ("--num-random-blocks", request.num_random_blocks, None),
         ("--global-positional-stride", request.global_positional_stride, ConversionRequest.global_positional_stride),

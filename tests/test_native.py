@@ -8,6 +8,7 @@ import json
 
 import pytest
 import transformers
+from support.cli import run_cli
 from support.compat import run_isolated
 
 from hubgen.conversion import convert
@@ -150,3 +151,12 @@ def test_a_native_base_refuses_another_architecture(tiny_checkpoint, tmp_path):
     convert(ConversionRequest(str(tiny_checkpoint("roberta")), 1024, base, attention="longformer"))
     message = _refusal(ConversionRequest(str(base), 2048, tmp_path / "out", attention="bigbird"))
     assert "extends in its own architecture only" in message
+
+
+def test_list_shows_the_native_targets(capsys, monkeypatch):
+    run = run_cli(["list", "--json"], capsys, monkeypatch)
+    assert run.code == 0
+    native = {row["type"]: row for row in json.loads(run.stdout) if not row["remote_code"]}
+    assert sorted(native) == ["bigbird", "longformer", "yoso"]
+    assert "LongformerForMaskedLM" in native["longformer"]["classes"] and "bert" in native["longformer"]["made_from"]
+    assert native["yoso"]["made_from"] == ["yoso"]

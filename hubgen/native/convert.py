@@ -20,7 +20,7 @@ import transformers
 from transformers import PreTrainedTokenizerBase
 
 from hubgen import __version__, sentence_transformers
-from hubgen.checkpoint import FetchedBase
+from hubgen.checkpoint import FetchedBase, check_weights
 from hubgen.convert import (
     DTYPES,
     ConversionRequest,
@@ -126,6 +126,7 @@ def plan_native(request: ConversionRequest, base: FetchedBase) -> NativePlan:
             f"{target.class_prefix} has absolute position embeddings; pick a checkpoint trained with them",
         )
     base_class, head = _classes(config, target, reference)
+    check_weights(base.directory, reference)
     layout = PositionLayout.of(config)
     text_length = layout.text_length(config)
     if request.max_length <= text_length:
