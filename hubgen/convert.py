@@ -2,8 +2,9 @@
 
 The base weights are loaded once, by transformers itself, into the rendered LSG class (so sharded checkpoints,
 dtypes, legacy key names and head changes are handled by the library); only the position and global tables are then
-edited in place, so a large model never needs a second copy of its weights. Everything is written to a staging
-folder that becomes the output folder only when the conversion has succeeded (`hubgen.staging`).
+edited in place, so a large model never needs a second copy of its weights. `convert_into` writes into a staging
+folder that `hubgen.conversion.convert` makes the output folder only when the conversion has succeeded
+(`hubgen.staging`); `hubgen.conversion` also chooses between this and a native target (`hubgen.native`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import shlex
 import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -38,7 +39,6 @@ from hubgen.quiet_loading import quiet_transformers
 from hubgen.registry import Head, ModelType
 from hubgen.render import import_modeling_file, write_modeling_file
 from hubgen.repository import PROVENANCE_KEY, Provenance
-from hubgen.staging import check_target, staged_folder
 
 DTYPES = {"auto": "auto", "float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
@@ -172,16 +172,6 @@ def plan_conversion(request: ConversionRequest, fetched: FetchedBase | None = No
     check_position_memory(checkpoint, request.max_length, request.dtype)
     options = _fit_to_tokenizer(options, request, tokenizer, _first_token_id(tokenizer, checkpoint))
     return ConversionPlan(checkpoint, head, options, tokenizer)
-
-
-def convert(request: ConversionRequest, report: Callable[[str], None] = lambda step: None) -> ConversionResult:
-    """Convert into `request.output`, which appears complete or not at all (see `hubgen.staging`)."""
-    check_target(request.output)
-    report("checking the base checkpoint")
-    plan = plan_conversion(request)
-    with staged_folder(request.output) as staging:
-        result = convert_into(staging, request, plan, report)
-    return replace(result, output=request.output)
 
 
 def convert_into(
