@@ -13,6 +13,8 @@ first global token stands for the first token), and run once near the maximum le
 
 Tokenizers are loaded with `trust_remote_code=True`: transformers 5.x reads the model config before the tokenizer,
 and an LSG config (model type "lsg-<type>") is remote code by design, so plain loading cannot build a wrong model.
+A native repository (Longformer, BigBird, YOSO: `hubgen.native`) is loaded without remote code everywhere, its
+lengths and task given by the request (`Target`), and compared on the inputs it attends fully.
 """
 
 from __future__ import annotations

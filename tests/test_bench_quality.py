@@ -3,7 +3,7 @@ give finite outputs near their maximum length, for LSG, Longformer and BigBird a
 
 from __future__ import annotations
 
-from hubgen.bench.quality import ATTENTIONS, LENGTH, QualityRow, quality_table, run_quality
+from hubgen.offline.quality import ATTENTIONS, LENGTH, QualityRow, quality_table, run_quality
 
 
 def test_every_target_keeps_the_base_answers_and_runs_long_inputs(tmp_path):

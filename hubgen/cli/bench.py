@@ -172,7 +172,7 @@ def bench_command(
 
 
 def _quality(out: Path, json_output: bool) -> None:
-    from hubgen.bench.quality import quality_table, run_quality
+    from hubgen.offline.quality import quality_table, run_quality
 
     with steps(not json_output) as report:
         rows = run_quality(report=report)

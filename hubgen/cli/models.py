@@ -11,8 +11,7 @@ from rich.table import Table
 
 from hubgen.cli._common import Json, console, emit_json, epilog
 from hubgen.errors import OutputError
-from hubgen.native.architectures import ATTENTIONS, NATIVE_ARCHITECTURES
-from hubgen.native.convert import HEADS
+from hubgen.native.architectures import ATTENTIONS, HEADS, NATIVE_ARCHITECTURES
 from hubgen.registry import MODEL_TYPES, get_model_type
 from hubgen.render import write_modeling_file
 from hubgen.staging import writing

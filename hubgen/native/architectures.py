@@ -13,7 +13,29 @@ from dataclasses import dataclass
 from typing import Any
 
 from hubgen.errors import InvalidInputError
+from hubgen.registry import (
+    MASKED_LM,
+    MODEL,
+    MULTIPLE_CHOICE,
+    PRETRAINING,
+    QUESTION_ANSWERING,
+    SEQUENCE_CLASSIFICATION,
+    TOKEN_CLASSIFICATION,
+)
 
+# The heads a native target may have, by class-name suffix.
+HEADS = {
+    head.class_suffix: head
+    for head in (
+        MODEL,
+        MASKED_LM,
+        PRETRAINING,
+        SEQUENCE_CLASSIFICATION,
+        TOKEN_CLASSIFICATION,
+        QUESTION_ANSWERING,
+        MULTIPLE_CHOICE,
+    )
+}
 # Library model types whose positions start after the padding id (RoBERTa's convention).
 _AFTER_PADDING = frozenset({"roberta", "camembert", "xlm-roberta", "longformer"})
 # Library model types whose table has rows before position 0 that max_position_embeddings does not count.

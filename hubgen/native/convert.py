@@ -30,34 +30,18 @@ from hubgen.convert import (
     weights_errors,
 )
 from hubgen.errors import InvalidInputError
-from hubgen.native.architectures import NATIVE_ARCHITECTURES, NativeArchitecture, PositionLayout, architecture_of
+from hubgen.native.architectures import (
+    HEADS,
+    NATIVE_ARCHITECTURES,
+    NativeArchitecture,
+    PositionLayout,
+    architecture_of,
+)
 from hubgen.native.weights import grown_table, map_weights, position_key
 from hubgen.quiet_loading import quiet_transformers
-from hubgen.registry import (
-    MASKED_LM,
-    MODEL,
-    MULTIPLE_CHOICE,
-    PRETRAINING,
-    QUESTION_ANSWERING,
-    SEQUENCE_CLASSIFICATION,
-    TOKEN_CLASSIFICATION,
-    Head,
-)
+from hubgen.registry import MULTIPLE_CHOICE, Head
 from hubgen.repository import PROVENANCE_KEY, Provenance
 
-# The heads a native target may have, by class-name suffix.
-HEADS = {
-    head.class_suffix: head
-    for head in (
-        MODEL,
-        MASKED_LM,
-        PRETRAINING,
-        SEQUENCE_CLASSIFICATION,
-        TOKEN_CLASSIFICATION,
-        QUESTION_ANSWERING,
-        MULTIPLE_CHOICE,
-    )
-}
 _DROPPED_CONFIG_KEYS = ("model_type", "architectures", "auto_map", "transformers_version", "_name_or_path", "hubgen")
 # How close the converted model must stay to the base on a short input (float32; half precision gets more room).
 TOLERANCE = {torch.float32: 1e-4, torch.float16: 1e-2, torch.bfloat16: 5e-2}

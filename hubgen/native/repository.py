@@ -12,8 +12,7 @@ import transformers
 
 from hubgen.checkpoint import read_json
 from hubgen.errors import InvalidInputError
-from hubgen.native.architectures import NativeArchitecture, PositionLayout, architecture_of
-from hubgen.native.convert import HEADS
+from hubgen.native.architectures import HEADS, NativeArchitecture, PositionLayout, architecture_of
 from hubgen.registry import Head
 from hubgen.repository import ConvertedRepository, Provenance, find_local_base, hub_id, mask_token
 

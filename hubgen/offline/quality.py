@@ -1,4 +1,4 @@
-"""Quality next to speed: do the long models hubgen makes still answer what their base answers?
+"""Quality next to speed (`hubgen bench --quality`): do the long models hubgen makes answer as their base does?
 
 For each tiny trained base and each target (LSG, and the native Longformer and BigBird of `--attention`), the base is
 converted to `LENGTH` tokens, then a fresh process (`quality_worker.py`) asks both the base's own fill-mask questions
