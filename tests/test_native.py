@@ -44,9 +44,10 @@ print(json.dumps({
 """
 
 
-def _load_in_fresh_process(folder, base, short: int, long: int, tmp_path) -> dict:
+def _load_in_fresh_process(folder, base, short: int, long: int, tmp_path, corpus: str = "bert") -> dict:
+    """What CHILD reports, on the first sentences `corpus`'s tiny checkpoint learnt."""
     arguments = {"folder": str(folder), "base": str(base), "short": short, "long": long}
-    arguments["texts"] = list(training_sentences("bert")[:6])
+    arguments["texts"] = list(training_sentences(corpus)[:6])
     run = run_isolated(f"ARGS = {arguments!r}\n{CHILD}", cwd=tmp_path, check=True)
     return json.loads(run.stdout.strip().splitlines()[-1])
 
@@ -57,10 +58,20 @@ def _check_folder(folder) -> None:
     assert "auto_map" not in json.loads((folder / "config.json").read_text())
 
 
-@pytest.mark.parametrize("attention", ["longformer", "bigbird"])
-@pytest.mark.parametrize("base_type", ["bert", "roberta"])
+@pytest.mark.parametrize(
+    ("base_type", "attention"),
+    [
+        ("bert", "longformer"),
+        ("bert", "bigbird"),
+        ("roberta", "longformer"),
+        ("roberta", "bigbird"),
+        ("camembert", "longformer"),
+        ("xlm-roberta", "bigbird"),
+    ],
+)
 def test_a_short_base_becomes_a_native_long_model(tiny_checkpoint, base_type, attention, tmp_path):
-    """BERT (positions from 0, Longformer's start after the padding id) and RoBERTa (offset 2) to 4,096."""
+    """BERT (positions from 0, Longformer's start after the padding id), RoBERTa (offset 2), CamemBERT and
+    XLM-RoBERTa (their SentencePiece tokenizers kept) to 4,096."""
     base = tiny_checkpoint(base_type)
     output = tmp_path / f"{attention}-{base_type}-4096"
     convert(ConversionRequest(str(base), 4096, output, attention=attention))
@@ -75,7 +86,7 @@ def test_a_short_base_becomes_a_native_long_model(tiny_checkpoint, base_type, at
         assert (config["block_size"], config["num_random_blocks"], config["max_position_embeddings"]) == (64, 3, 4096)
     # Longformer attends fully up to window/2 + 1 tokens; BigBird up to (5 + 2 x 3) x 64.
     short = 257 if attention == "longformer" else 512
-    result = _load_in_fresh_process(output, base, short, 4090, tmp_path)
+    result = _load_in_fresh_process(output, base, short, 4090, tmp_path, base_type)
     assert result["class"] == expected_class
     assert result["missing"] == [] and result["unexpected"] == []
     assert result["difference"] <= 1e-4 and result["same_top1"]
@@ -107,7 +118,7 @@ def test_a_native_long_checkpoint_extends_in_its_own_architecture(tiny_checkpoin
     assert {key: value for key, value in after.items() if key not in ("max_position_embeddings", "hubgen")} == {
         key: value for key, value in before.items() if key not in ("max_position_embeddings", "hubgen")
     }
-    result = _load_in_fresh_process(output, base, 257, 2040, tmp_path)
+    result = _load_in_fresh_process(output, base, 257, 2040, tmp_path, "roberta")
     assert result["missing"] == [] and result["unexpected"] == []
     assert result["difference"] <= 1e-4 and result["same_top1"] and result["long_finite"]
 
