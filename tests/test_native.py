@@ -160,8 +160,9 @@ def test_a_head_whose_layers_do_not_map_is_refused(tiny_bert, tmp_path):
 def test_a_native_base_refuses_another_architecture(tiny_checkpoint, tmp_path):
     base = tmp_path / "longformer-1024"
     convert(ConversionRequest(str(tiny_checkpoint("roberta")), 1024, base, attention="longformer"))
-    message = _refusal(ConversionRequest(str(base), 2048, tmp_path / "out", attention="bigbird"))
-    assert "extends in its own architecture only" in message
+    for attention in ("bigbird", "lsg"):
+        message = _refusal(ConversionRequest(str(base), 2048, tmp_path / "out", attention=attention))
+        assert "extends in its own architecture only" in message and f"drop --attention {attention}" in message
 
 
 def test_list_shows_the_native_targets(capsys, monkeypatch):

@@ -129,7 +129,7 @@ def plan_native(request: ConversionRequest, base: FetchedBase) -> NativePlan:
 def _target(request: ConversionRequest, config: dict[str, Any], reference: str) -> NativeArchitecture:
     own = architecture_of(config)
     asked = NATIVE_ARCHITECTURES.get(request.attention or "")
-    if own is not None and asked not in (None, own):
+    if own is not None and (asked not in (None, own) or request.attention == "lsg"):
         raise InvalidInputError(
             f"{reference} is a {own.class_prefix} checkpoint, which extends in its own architecture only",
             f"drop --attention {request.attention}, or pass --attention {own.name}",
