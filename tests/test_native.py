@@ -141,6 +141,7 @@ def _refusal(request: ConversionRequest) -> str:
         (4096, {"attention": "longformer", "num_random_blocks": 2}, "--num-random-blocks is not an option"),
         (4096, {"attention_window": 256}, "--attention-window is an option of --attention longformer"),
         (4096, {"attention": "yoso"}, "--attention 'yoso' is not known"),
+        (10**12, {"attention": "longformer"}, "of memory for its position tables"),
     ],
 )
 def test_impossible_settings_are_refused_before_anything_is_written(tiny_bert, tmp_path, length, options, expected):

@@ -38,6 +38,7 @@ from hubgen.native.architectures import (
     architecture_of,
 )
 from hubgen.native.weights import grown_table, map_weights, position_key
+from hubgen.position_memory import check_table_memory, element_bytes
 from hubgen.quiet_loading import quiet_transformers
 from hubgen.registry import MULTIPLE_CHOICE, Head
 from hubgen.repository import PROVENANCE_KEY, Provenance
@@ -122,6 +123,9 @@ def plan_native(request: ConversionRequest, base: FetchedBase) -> NativePlan:
     target.check(request.max_length, long_settings)
     tokenizer = load_tokenizer(base.directory, reference, str(config["model_type"]))
     values = _target_config(config, target, long_settings, request.max_length, tokenizer)
+    offset = PositionLayout.of({"model_type": target.model_type, "pad_token_id": values["pad_token_id"]}).offset
+    width = int(values["hidden_size"]) * element_bytes(request.dtype, config)
+    check_table_memory((request.max_length + offset) * width, request.max_length, offset)
     values["architectures"] = [target.class_name(head.class_suffix)]
     return NativePlan(base, reference, target, extension, base_class, head, layout, text_length, values, tokenizer)
 
