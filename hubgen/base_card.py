@@ -77,12 +77,13 @@ def carried_metadata(base: dict[str, Any], served_tasks: set[str]) -> tuple[dict
     return carried, tags
 
 
-def fill_mask_language(base: dict[str, Any], model_type: ModelType) -> str | None:
+def fill_mask_language(base: dict[str, Any], model_type: ModelType | None) -> str | None:
     """Which built-in sentences the smoke tests ask: French ones for a French base, else English ones.
 
-    The base card's `language` decides; without one, the type does (CamemBERT and BARThez are French models)."""
+    The base card's `language` decides; without one, the type does (CamemBERT and BARThez are French models; None:
+    a type hubgen does not convert to LSG, read as English)."""
     languages = base.get("language")
     languages = [languages] if isinstance(languages, str) else list(languages or ())
     if not languages:
-        return "fr" if model_type.language == "fr" else None
+        return "fr" if model_type is not None and model_type.language == "fr" else None
     return "fr" if "fr" in languages and "en" not in languages else None

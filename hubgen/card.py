@@ -59,15 +59,8 @@ def render_card(
     sentence_transformer = is_sentence_transformer(folder)
     pipeline_tag = "sentence-similarity" if sentence_transformer else PIPELINE_TAGS[head.kind]
     served = _SENTENCE_TRANSFORMERS_TASKS if sentence_transformer else {pipeline_tag}
-    carried, base_tags = carried_metadata(base_card, served)
-    metadata = ModelCardData(
-        base_model=base,
-        base_model_relation=BASE_MODEL_RELATION if base else None,
-        library_name="sentence-transformers" if sentence_transformer else "transformers",
-        pipeline_tag=pipeline_tag,
-        tags=[*base_tags, "long context", "lsg", model_type.name, "hubgen"],
-        **carried,
-    )
+    library = "sentence-transformers" if sentence_transformer else "transformers"
+    metadata = card_metadata(base, base_card, pipeline_tag, served, library, ("lsg", model_type.name))
     context = {
         "repo_id": repo_id or folder.name,
         "base": base,
@@ -88,6 +81,30 @@ def render_card(
         "is_seq2seq": head.kind == "seq2seq_lm" or config.get("is_encoder_decoder", False),
     }
     body = environment("hubgen.model_cards").get_template("model_card.md.jinja").render(**context)
+    return card_text(metadata, body)
+
+
+def card_metadata(
+    base: str | None,
+    base_card: dict[str, Any],
+    pipeline_tag: str,
+    served: set[str],
+    library_name: str,
+    type_tags: tuple[str, ...],
+) -> ModelCardData:
+    """The card's metadata: what stays true of the base's card, the relation to the base, and hubgen's tags."""
+    carried, base_tags = carried_metadata(base_card, served)
+    return ModelCardData(
+        base_model=base,
+        base_model_relation=BASE_MODEL_RELATION if base else None,
+        library_name=library_name,
+        pipeline_tag=pipeline_tag,
+        tags=[*base_tags, "long context", *type_tags, "hubgen"],
+        **carried,
+    )
+
+
+def card_text(metadata: ModelCardData, body: str) -> str:
     return str(ModelCard(f"---\n{metadata.to_yaml()}\n---\n{body}"))
 
 

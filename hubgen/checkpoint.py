@@ -73,12 +73,49 @@ class BaseCheckpoint:
 
 
 def open_checkpoint(
-    reference: str, token: str | bool | None = None, revision: str | None = None, base_model: str | None = None
+    reference: str,
+    token: str | bool | None = None,
+    revision: str | None = None,
+    base_model: str | None = None,
+    fetched: FetchedBase | None = None,
 ) -> BaseCheckpoint:
-    """The base as a folder: a local one, or the snapshot of a Hub repository fetched once into the Hub cache.
+    """The base as a folder: a local one, or the snapshot of a Hub repository fetched once into the Hub cache
+    (`fetched`: already fetched by `fetch_base`).
 
     Every later step (conversion, smoke tests, card) reads `directory`; nothing looks the repository up again.
     """
+    fetched = fetched or fetch_base(reference, token, revision, base_model)
+    model_type, is_lsg = recognise(fetched.config, fetched.directory)
+    checkpoint = BaseCheckpoint(
+        reference, fetched.directory, fetched.config, model_type, is_lsg, fetched.revision, fetched.hub_id
+    )
+    config = fetched.config
+    if config.get("position_embedding_type", "absolute") != "absolute":
+        raise InvalidInputError(
+            f"{reference} uses position_embedding_type={config['position_embedding_type']!r}",
+            "LSG attention needs absolute position embeddings; pick a checkpoint trained with them",
+        )
+    _check_length_key(checkpoint)
+    check_weights(fetched.directory, reference)
+    return checkpoint
+
+
+@dataclass(frozen=True)
+class FetchedBase:
+    """A base folder whose JSON files parse, whatever its type (its weights are checked once it is recognised:
+    `check_weights`)."""
+
+    directory: Path
+    config: dict[str, Any]
+    revision: str | None
+    hub_id: str | None
+
+
+def fetch_base(
+    reference: str, token: str | bool | None = None, revision: str | None = None, base_model: str | None = None
+) -> FetchedBase:
+    """The base as a folder (see `open_checkpoint`), checked for what every conversion reads, before its type is
+    recognised: LSG conversions and native ones (`hubgen.native`) recognise different types."""
     hub_id = check_base_model_id(reference, base_model)
     local = Path(reference).expanduser()
     if local.is_dir():
@@ -90,17 +127,7 @@ def open_checkpoint(
         raise InvalidInputError(f"{reference} has no config.json", "pass a model folder or a model repository id")
     for name in _JSON_FILES:
         read_json(directory / name, reference)
-    config = read_json(config_path, reference)
-    model_type, is_lsg = recognise(config, directory)
-    checkpoint = BaseCheckpoint(reference, directory, config, model_type, is_lsg, resolved, hub_id)
-    if config.get("position_embedding_type", "absolute") != "absolute":
-        raise InvalidInputError(
-            f"{reference} uses position_embedding_type={config['position_embedding_type']!r}",
-            "LSG attention needs absolute position embeddings; pick a checkpoint trained with them",
-        )
-    _check_length_key(checkpoint)
-    _check_weights(checkpoint)
-    return checkpoint
+    return FetchedBase(directory, read_json(config_path, reference), resolved, hub_id)
 
 
 def read_json(path: Path, reference: str) -> dict[str, Any]:
@@ -129,9 +156,8 @@ def _check_length_key(checkpoint: BaseCheckpoint) -> None:
         )
 
 
-def _check_weights(checkpoint: BaseCheckpoint) -> None:
+def check_weights(directory: Path, reference: str) -> None:
     """Weights present and safetensors headers readable: a damaged file is named before anything is loaded."""
-    directory, reference = checkpoint.directory, checkpoint.reference
     if not any((directory / name).exists() for name in _WEIGHT_FILES):
         raise InvalidInputError(
             f"{reference} has a config.json but no weights (model.safetensors or pytorch_model.bin)",

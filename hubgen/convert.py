@@ -2,8 +2,9 @@
 
 The base weights are loaded once, by transformers itself, into the rendered LSG class (so sharded checkpoints,
 dtypes, legacy key names and head changes are handled by the library); only the position and global tables are then
-edited in place, so a large model never needs a second copy of its weights. Everything is written to a staging
-folder that becomes the output folder only when the conversion has succeeded (`hubgen.staging`).
+edited in place, so a large model never needs a second copy of its weights. `convert_into` writes into a staging
+folder that `hubgen.conversion.convert` makes the output folder only when the conversion has succeeded
+(`hubgen.staging`); `hubgen.conversion` also chooses between this and a native target (`hubgen.native`).
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ import json
 import pickle
 import shlex
 import shutil
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -25,18 +27,18 @@ from torch import nn
 from transformers import PreTrainedTokenizerBase
 
 from hubgen import __version__, sentence_transformers
-from hubgen.checkpoint import BaseCheckpoint, open_checkpoint
+from hubgen.checkpoint import BaseCheckpoint, FetchedBase, open_checkpoint
 from hubgen.embedding_tables import grow_positions, positional_global_table, random_global_table
 from hubgen.errors import InvalidInputError
 from hubgen.generation_config import generation_settings, split_generation_settings
 from hubgen.lsg_options import LSGOptions
+from hubgen.native.architectures import NativeSettings
 from hubgen.position_memory import check_position_memory
 from hubgen.provenance import published_base
 from hubgen.quiet_loading import quiet_transformers
 from hubgen.registry import Head, ModelType
 from hubgen.render import import_modeling_file, write_modeling_file
 from hubgen.repository import PROVENANCE_KEY, Provenance
-from hubgen.staging import check_target, staged_folder
 
 DTYPES = {"auto": "auto", "float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
@@ -63,6 +65,13 @@ class ConversionRequest:
     token: str | bool | None = None
     revision: str | None = None
     base_model: str | None = None  # the Hub id of a local base folder (`--base-model`), for published files
+    # None: LSG, unless the base is a natively long checkpoint (extended in its own architecture, hubgen.native).
+    attention: str | None = None
+    attention_window: int | None = None  # Longformer
+    num_random_blocks: int | None = None  # BigBird (its block size is --block-size)
+
+    def native_settings(self) -> NativeSettings:
+        return NativeSettings(self.attention_window, self.lsg_overrides.get("block_size"), self.num_random_blocks)
 
 
 @dataclass(frozen=True)
@@ -90,6 +99,10 @@ class ConversionPlan:
     options: LSGOptions  # fitted to the tokenizer
     tokenizer: PreTrainedTokenizerBase
 
+    @property
+    def directory(self) -> Path:
+        return self.checkpoint.directory
+
 
 def conversion_command(
     request: ConversionRequest, verb: str = "convert", tail: tuple[str, ...] = ("--out", "OUT")
@@ -108,6 +121,9 @@ def conversion_command(
         else:
             parts += [flag, str(value)]
     for flag, value, default in (
+        ("--attention", None if request.attention == "lsg" else request.attention, None),
+        ("--attention-window", request.attention_window, None),
+        ("--num-random-blocks", request.num_random_blocks, None),
         ("--global-positional-stride", request.global_positional_stride, ConversionRequest.global_positional_stride),
         ("--seed", request.seed, ConversionRequest.seed),
         ("--dtype", request.dtype, ConversionRequest.dtype),
@@ -126,9 +142,9 @@ def conversion_command(
     return shlex.join(parts + list(tail))
 
 
-def plan_conversion(request: ConversionRequest) -> ConversionPlan:
-    """Every check that can fail, before anything is written: the base, its tokenizer, the head, the options and the
-    length."""
+def plan_conversion(request: ConversionRequest, fetched: FetchedBase | None = None) -> ConversionPlan:
+    """Every check that can fail, before anything is written: the base (`fetched`: already fetched), its tokenizer,
+    the head, the options and the length."""
     if request.dtype not in DTYPES:
         raise InvalidInputError(f"--dtype {request.dtype!r} is not supported", f"choose one of {', '.join(DTYPES)}")
     if request.global_positional_stride < 1:
@@ -138,10 +154,14 @@ def plan_conversion(request: ConversionRequest) -> ConversionPlan:
             "--resize-lsg keeps the global tokens, --random-global-init replaces them", "pass only one of the two"
         )
     checkpoint = open_checkpoint(
-        request.base, token=request.token, revision=request.revision, base_model=request.base_model
+        request.base, token=request.token, revision=request.revision, base_model=request.base_model, fetched=fetched
     )
     _check_tokenizer_class(checkpoint)
-    tokenizer = _load_tokenizer(checkpoint)
+    tokenizer = load_tokenizer(
+        checkpoint.directory,
+        checkpoint.reference,
+        checkpoint.model_type.library_model_type or checkpoint.model_type.name,
+    )
     if sentence_transformers.is_sentence_transformer(checkpoint.directory):
         sentence_transformers.check_layout(checkpoint.directory, request.base)
     head = _choose_head(checkpoint, request.architecture)
@@ -152,16 +172,6 @@ def plan_conversion(request: ConversionRequest) -> ConversionPlan:
     check_position_memory(checkpoint, request.max_length, request.dtype)
     options = _fit_to_tokenizer(options, request, tokenizer, _first_token_id(tokenizer, checkpoint))
     return ConversionPlan(checkpoint, head, options, tokenizer)
-
-
-def convert(request: ConversionRequest, report: Callable[[str], None] = lambda step: None) -> ConversionResult:
-    """Convert into `request.output`, which appears complete or not at all (see `hubgen.staging`)."""
-    check_target(request.output)
-    report("checking the base checkpoint")
-    plan = plan_conversion(request)
-    with staged_folder(request.output) as staging:
-        result = convert_into(staging, request, plan, report)
-    return replace(result, output=request.output)
 
 
 def convert_into(
@@ -197,26 +207,25 @@ def _choose_head(checkpoint: BaseCheckpoint, architecture: str | None) -> Head:
     return model_type.default_head
 
 
-def _load_tokenizer(checkpoint: BaseCheckpoint) -> PreTrainedTokenizerBase:
+def load_tokenizer(directory: Path, reference: str, library_model_type: str) -> PreTrainedTokenizerBase:
     """The base tokenizer, without running any code from the checkpoint: an LSG input's config is remote code,
     which transformers 5.x would otherwise load (and ask about) just to choose the tokenizer class.
 
     A base without one is refused: given no vocabulary, transformers makes up a tokenizer of special tokens only
     (every word `[UNK]`), and the smoke tests, which give the base the same tokenizer, would pass."""
-    model_type = checkpoint.model_type
-    library_config = transformers.AutoConfig.for_model(model_type.library_model_type or model_type.name)
+    library_config = transformers.AutoConfig.for_model(library_model_type)
     try:
         with quiet_transformers():
-            tokenizer = transformers.AutoTokenizer.from_pretrained(checkpoint.directory, config=library_config)
+            tokenizer = transformers.AutoTokenizer.from_pretrained(directory, config=library_config)
     except Exception as error:  # noqa: BLE001 - tokenizers reports damaged files as bare Exceptions
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise InvalidInputError(
-            f"the tokenizer of {checkpoint.reference} does not load ({reason})",
+            f"the tokenizer of {reference} does not load ({reason})",
             "its tokenizer files are damaged or incomplete: download the checkpoint again",
         ) from None
     if len(tokenizer.get_vocab()) <= len(set(tokenizer.all_special_ids)):
         raise InvalidInputError(
-            f"{checkpoint.reference} has no loadable tokenizer (no vocabulary)",
+            f"{reference} has no loadable tokenizer (no vocabulary)",
             "add the base model's tokenizer files (tokenizer.json, or its vocabulary files) next to config.json",
         )
     return tokenizer
@@ -286,25 +295,31 @@ def _load(module, checkpoint: BaseCheckpoint, head: Head, options: LSGOptions, r
     config.auto_map = model_type.auto_map()
     torch.manual_seed(request.seed)
     model_class = getattr(module, model_type.class_name(head))
+    with weights_errors(checkpoint.reference), quiet_transformers():
+        model, info = model_class.from_pretrained(
+            checkpoint.directory, config=config, dtype=DTYPES[request.dtype], output_loading_info=True
+        )
+    new_weights = tuple(sorted(key for key in info["missing_keys"] if "global_embeddings" not in key))
+    has_global_table = len(new_weights) == len(info["missing_keys"])
+    return model.eval(), new_weights, has_global_table
+
+
+@contextmanager
+def weights_errors(reference: str) -> Iterator[None]:
+    """Loading a base's weights: pickles that would run code, and damaged files, as one line each."""
     try:
-        with quiet_transformers():
-            model, info = model_class.from_pretrained(
-                checkpoint.directory, config=config, dtype=DTYPES[request.dtype], output_loading_info=True
-            )
+        yield
     except pickle.UnpicklingError:
         raise InvalidInputError(
-            f"the weights of {checkpoint.reference} hold pickled Python objects besides tensors, which hubgen "
+            f"the weights of {reference} hold pickled Python objects besides tensors, which hubgen "
             "refuses to load (they could run code)",
             "use a checkpoint that ships model.safetensors, or convert the weights with a tool you trust",
         ) from None
     except (SafetensorError, OSError) as error:
         raise InvalidInputError(
-            f"the weights of {checkpoint.reference} do not load ({str(error).strip().splitlines()[0]})",
+            f"the weights of {reference} do not load ({str(error).strip().splitlines()[0]})",
             "the files are damaged or incomplete: download the checkpoint again",
         ) from None
-    new_weights = tuple(sorted(key for key in info["missing_keys"] if "global_embeddings" not in key))
-    has_global_table = len(new_weights) == len(info["missing_keys"])
-    return model.eval(), new_weights, has_global_table
 
 
 def _named_modules(model: nn.Module, suffixes: tuple[str, ...]) -> list[nn.Module]:
@@ -384,14 +399,19 @@ def _save(
     (staging / "config.json").write_text(model.config.to_json_string(use_diff=False))
     if model.config.is_encoder_decoder:
         _write_generation_config(checkpoint, staging / "generation_config.json")
-    tokenizer.model_max_length = request.max_length
-    tokenizer.init_kwargs["model_max_length"] = request.max_length
-    tokenizer.save_pretrained(staging)
-    _drop_loading_details(staging / "tokenizer_config.json")
-    _write_merges_as_strings(staging / "tokenizer.json")
+    save_tokenizer(tokenizer, request.max_length, staging)
     if sentence_transformers.is_sentence_transformer(checkpoint.directory):
         sentence_transformers.write_modules(checkpoint.directory, staging, request.max_length)
     _drop_unrequested_files(staging)
+
+
+def save_tokenizer(tokenizer: PreTrainedTokenizerBase, max_length: int, folder: Path) -> None:
+    """The base tokenizer with the new maximum length, in files every supported transformers release reads."""
+    tokenizer.model_max_length = max_length
+    tokenizer.init_kwargs["model_max_length"] = max_length
+    tokenizer.save_pretrained(folder)
+    _drop_loading_details(folder / "tokenizer_config.json")
+    _write_merges_as_strings(folder / "tokenizer.json")
 
 
 def _write_generation_config(checkpoint: BaseCheckpoint, path: Path) -> None:

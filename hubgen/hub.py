@@ -71,20 +71,27 @@ def whoami(client: HfApi) -> Account:
     return Account(info["name"], tuple(org["name"] for org in info.get("orgs") or ()))
 
 
-def default_repo_name(base_name: str, max_length: int, is_lsg: bool) -> str:
-    """`lsg-<base>-<length>`; an LSG base (lsg-bert-base-4096) keeps its own stem instead of doubling the prefix."""
+def default_repo_name(base_name: str, max_length: int, is_lsg: bool, prefix: str = "lsg") -> str:
+    """`lsg-<base>-<length>` (`longformer-…`, `bigbird-…` for native targets); a base of the target's own kind
+    (lsg-bert-base-4096) keeps its own stem instead of doubling the prefix."""
     stem = base_name
     if is_lsg:
-        stem = re.sub(r"-\d+$", "", stem.removeprefix("lsg-"))
-    return f"lsg-{stem}-{max_length}"
+        stem = re.sub(r"-\d+$", "", stem.removeprefix(f"{prefix}-"))
+    return f"{prefix}-{stem}-{max_length}"
 
 
 def target_repo_id(
-    repo_id: str | None, org: str | None, account: Account, base_name: str, max_length: int, is_lsg: bool
+    repo_id: str | None,
+    org: str | None,
+    account: Account,
+    base_name: str,
+    max_length: int,
+    is_lsg: bool,
+    prefix: str = "lsg",
 ) -> str:
     """The repository to push to, checked for form and for write access before any work is done."""
     derived = repo_id is None
-    repo_id = repo_id or f"{org or account.name}/{default_repo_name(base_name, max_length, is_lsg)}"
+    repo_id = repo_id or f"{org or account.name}/{default_repo_name(base_name, max_length, is_lsg, prefix)}"
     check_repo_id_form(repo_id, derived=derived)
     namespace = repo_id.split("/")[0]
     if namespace not in account.namespaces:

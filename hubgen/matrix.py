@@ -11,19 +11,22 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from hubgen.errors import InvalidInputError
+from hubgen.native.architectures import ATTENTIONS
 from hubgen.registry import MODEL_TYPES
 
 
 @dataclass(frozen=True)
 class MatrixEntry:
-    type: str
+    type: str  # the base's type, as `hubgen list` names it
     base: str
     max_length: int = 4096
+    attention: str = "lsg"  # `--attention`: lsg, or a native target (longformer, bigbird)
 
     @property
     def name(self) -> str:
         """A short job name, as shown in the CI matrix."""
-        return f"{self.type}: {self.base} @ {self.max_length}"
+        target = "" if self.attention == "lsg" else f" ({self.attention})"
+        return f"{self.type}: {self.base} @ {self.max_length}{target}"
 
 
 DEFAULT_MATRIX = (
@@ -38,11 +41,14 @@ DEFAULT_MATRIX = (
     MatrixEntry("mbart", "facebook/mbart-large-cc25"),
     MatrixEntry("barthez", "moussaKam/barthez"),
     MatrixEntry("pegasus", "google/pegasus-large"),
+    # Native targets (no remote code): one Longformer, one BigBird, from the bases their papers started from.
+    MatrixEntry("roberta", "FacebookAI/roberta-base", attention="longformer"),
+    MatrixEntry("bert", "google-bert/bert-base-uncased", attention="bigbird"),
 )
 
 
 def load_matrix(path: Path | None = None) -> list[MatrixEntry]:
-    """The default matrix, or the entries of a JSON file: a list of {"type", "base", "max_length"}."""
+    """The default matrix, or the entries of a JSON file: a list of {"type", "base", "max_length"[, "attention"]}."""
     if path is None:
         entries = list(DEFAULT_MATRIX)
     else:
@@ -58,6 +64,10 @@ def load_matrix(path: Path | None = None) -> list[MatrixEntry]:
         if entry.type not in MODEL_TYPES:
             raise InvalidInputError(
                 f"matrix entry {entry.name!r} has an unknown type", f"use one of {', '.join(MODEL_TYPES)}"
+            )
+        if entry.attention not in ATTENTIONS:
+            raise InvalidInputError(
+                f"matrix entry {entry.name!r} has an unknown attention", f"use one of {', '.join(ATTENTIONS)}"
             )
     return entries
 

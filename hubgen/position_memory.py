@@ -23,19 +23,32 @@ def position_table_bytes(checkpoint: BaseCheckpoint, max_length: int, dtype: str
     model_type, config = checkpoint.model_type, checkpoint.config
     width = config.get(model_type.embedding_width, model_type.config_defaults.get(model_type.embedding_width))
     stacks = 2 if config.get("is_encoder_decoder", model_type.config_defaults.get("is_encoder_decoder")) else 1
-    name = dtype if dtype != "auto" else str(config.get("dtype") or config.get("torch_dtype") or "float32")
     rows = max_length + model_type.position_offset
-    return stacks * rows * int(width or 0) * _BYTES.get(name, 4)
+    return stacks * rows * int(width or 0) * element_bytes(dtype, config)
+
+
+def element_bytes(dtype: str, config: dict) -> int:
+    """Bytes of one weight in the `--dtype` (`auto`: the config's)."""
+    name = dtype if dtype != "auto" else str(config.get("dtype") or config.get("torch_dtype") or "float32")
+    return _BYTES.get(name, 4)
 
 
 def check_position_memory(checkpoint: BaseCheckpoint, max_length: int, dtype: str) -> None:
     """Refuse a --max-len whose position tables cannot fit in this machine's available memory."""
-    needed = _PEAK_COPIES * position_table_bytes(checkpoint, max_length, dtype)
+    check_table_memory(
+        position_table_bytes(checkpoint, max_length, dtype), max_length, checkpoint.model_type.position_offset
+    )
+
+
+def check_table_memory(table_bytes: int, max_length: int, offset: int) -> None:
+    """Refuse a --max-len whose position tables (`table_bytes`, `max_length + offset` rows) cannot fit in this
+    machine's available memory; native conversions (`hubgen.native`) size their one table themselves."""
+    needed = _PEAK_COPIES * table_bytes
     available = psutil.virtual_memory().available
     if needed <= available:
         return
-    per_token = needed / (max_length + checkpoint.model_type.position_offset)
-    fits = int(available / per_token) - checkpoint.model_type.position_offset
+    per_token = needed / (max_length + offset)
+    fits = int(available / per_token) - offset
     raise InvalidInputError(
         f"--max-len {max_length} needs about {_size(needed)} of memory for its position tables while converting, "
         f"more than the {_size(available)} this machine has available",

@@ -19,10 +19,13 @@ from huggingface_hub import HfApi, get_token
 
 from hubgen import hub
 from hubgen.base_card import fill_mask_language, read_base_card
-from hubgen.card import validate_card, write_card
-from hubgen.checkpoint import BaseCheckpoint
-from hubgen.convert import ConversionRequest, ConversionResult, conversion_command, convert_into, plan_conversion
+from hubgen.card import validate_card
+from hubgen.conversion import Plan, Result, convert_into, plan_conversion
+from hubgen.convert import ConversionPlan, ConversionRequest, conversion_command
 from hubgen.errors import SmokeTestError
+from hubgen.native.card import write_any_card
+from hubgen.native.convert import NativePlan
+from hubgen.native.repository import NativeRepository, read_repository
 from hubgen.provenance import repository_stem
 from hubgen.repository import ConvertedRepository
 from hubgen.smoke import run_smoke
@@ -49,7 +52,7 @@ class PublishResult:
     repo_id: str
     folder: Path | None
     files: list[tuple[str, int]]
-    conversion: ConversionResult
+    conversion: Result
     smoke: SmokeReport
     push: hub.PushResult | None
 
@@ -62,17 +65,16 @@ def publish(request: PublishRequest, report: Callable[[str], None] = lambda step
     plan = plan_conversion(conversion)
     if request.repo_id:
         hub.check_repo_id_form(request.repo_id)
-    checkpoint = plan.checkpoint
-    base_card = read_base_card(checkpoint.directory)
-    client, repo_id = _target(request, checkpoint, report)
+    base_card = read_base_card(plan.directory)
+    client, repo_id = _target(request, plan, report)
     with _output_folder(request) as output:
         with staged_folder(output) as staging:
             result = convert_into(staging, conversion, plan, report)
-            repository = ConvertedRepository.read(staging)
+            repository = read_repository(staging)
             report("running the smoke tests in a fresh process")
-            smoke = _smoke(repository, checkpoint, base_card, request)
+            smoke = _smoke(repository, plan, base_card, request)
             report("writing the model card")
-            card = write_card(
+            card = write_any_card(
                 repository,
                 smoke=smoke,
                 repo_id=repo_id,
@@ -112,12 +114,13 @@ def _output_folder(request: PublishRequest) -> Iterator[Path]:
 
 
 def _smoke(
-    repository: ConvertedRepository, checkpoint: BaseCheckpoint, base_card: dict[str, Any], request: PublishRequest
+    repository: ConvertedRepository | NativeRepository, plan: Plan, base_card: dict[str, Any], request: PublishRequest
 ) -> SmokeReport:
     """The smoke tests, compared with the base folder already at hand (never looked up again)."""
-    language = fill_mask_language(base_card, checkpoint.model_type)
+    model_type = plan.checkpoint.model_type if isinstance(plan, ConversionPlan) else None
+    language = fill_mask_language(base_card, model_type)
     sentences = list(request.smoke_sentences) or None
-    smoke = run_smoke(repository, base=checkpoint.directory, language=language, sentences=sentences)
+    smoke = run_smoke(repository, base=plan.directory, language=language, sentences=sentences)
     if not smoke.ok:
         failed = ", ".join(check["name"] for check in smoke.checks if not check["ok"])
         raise SmokeFailure(
@@ -136,7 +139,7 @@ class SmokeFailure(SmokeTestError):
         self.report = report
 
 
-def _target(request: PublishRequest, checkpoint, report) -> tuple[HfApi | None, str]:
+def _target(request: PublishRequest, plan: Plan, report) -> tuple[HfApi | None, str]:
     """The client and the repository id, checked against the token's account before any work.
 
     A dry run needs no token (pull requests from forks get no secrets): it then skips the account checks and names
@@ -144,13 +147,18 @@ def _target(request: PublishRequest, checkpoint, report) -> tuple[HfApi | None, 
     """
     length = request.conversion.max_length
     name = "" if request.repo_id else repository_stem(request.conversion.base, request.conversion.base_model)
+    # `<prefix>-<base>-<length>`; a base of the target's kind keeps its stem.
+    if isinstance(plan, NativePlan):
+        prefix, same_kind = plan.target.name, plan.extension
+    else:
+        prefix, same_kind = "lsg", plan.checkpoint.is_lsg
     if request.dry_run and not (request.conversion.token or get_token()):
         owner = request.org or "<your-user>"
-        return None, request.repo_id or f"{owner}/{hub.default_repo_name(name, length, checkpoint.is_lsg)}"
+        return None, request.repo_id or f"{owner}/{hub.default_repo_name(name, length, same_kind, prefix)}"
     report(f"checking access to {hub.shown_endpoint()}")
     client = hub.api(hub.resolve_token(request.conversion.token))
     account = hub.whoami(client)
-    return client, hub.target_repo_id(request.repo_id, request.org, account, name, length, checkpoint.is_lsg)
+    return client, hub.target_repo_id(request.repo_id, request.org, account, name, length, same_kind, prefix)
 
 
 def _publish_command(request: PublishRequest, repo_id: str) -> str:

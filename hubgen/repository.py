@@ -87,17 +87,22 @@ class ConvertedRepository:
 
     @property
     def mask_token(self) -> str | None:
-        token = read_json(self.folder / "tokenizer_config.json", str(self.folder)).get("mask_token")
-        return token if isinstance(token, str) else (token or {}).get("content")
+        return mask_token(self.folder)
 
     @property
     def base_model(self) -> str | None:
         """The base's Hub id, as recorded (None for a local base of unknown origin)."""
-        return _hub_id(self.provenance.base_model)
+        return hub_id(self.provenance.base_model)
 
     def local_base(self) -> Path | None:
         """The recorded base as a folder, when it is at hand in the Hub cache."""
         return find_local_base(self.base_model, self.provenance.base_revision)
+
+
+def mask_token(folder: Path) -> str | None:
+    """The mask token a repository's tokenizer_config.json names (a string, or an added token's content)."""
+    token = read_json(folder / "tokenizer_config.json", str(folder)).get("mask_token")
+    return token if isinstance(token, str) else (token or {}).get("content")
 
 
 def find_local_base(reference: str | Path | None, revision: str | None = None) -> Path | None:
@@ -113,7 +118,7 @@ def find_local_base(reference: str | Path | None, revision: str | None = None) -
         return None
 
 
-def _hub_id(reference: str | None) -> str | None:
+def hub_id(reference: str | None) -> str | None:
     """A recorded base that is a Hub id; local folders have none."""
     if not reference or Path(reference).exists():
         return None

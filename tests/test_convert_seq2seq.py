@@ -13,7 +13,8 @@ import torch
 from safetensors.torch import load_file
 from transformers.models.pegasus.modeling_pegasus import PegasusSinusoidalPositionalEmbedding
 
-from hubgen.convert import ConversionRequest, convert
+from hubgen.conversion import convert
+from hubgen.convert import ConversionRequest
 from hubgen.registry import MODEL_TYPES
 
 MAX_LENGTH = 1024 + 256  # above every tiny base's length, and not a multiple of it: the table repeats a partial copy

@@ -14,9 +14,9 @@ PACKAGE = Path(hubgen.__file__).parent
 # Each step reads what an earlier one wrote (a base checkpoint, a converted repository), never calls it.
 STEPS = ("hubgen.convert", "hubgen.smoke", "hubgen.card", "hubgen.upgrade_plan")
 OFFLINE = "hubgen.offline"
-# The commands that run the offline tools (`hubgen demo`, `hubgen matrix --local`); the CLI's entry point registers
-# them, which is the only way the rest of the CLI reaches them.
-OFFLINE_COMMANDS = ("hubgen.cli.demo", "hubgen.cli.matrix")
+# The commands that run the offline tools (`hubgen demo`, `hubgen matrix --local`, `hubgen bench --quality`); the
+# CLI's entry point registers them, which is the only way the rest of the CLI reaches them.
+OFFLINE_COMMANDS = ("hubgen.cli.bench", "hubgen.cli.demo", "hubgen.cli.matrix")
 CLI = ("hubgen.cli", "hubgen.__main__")
 
 

@@ -15,7 +15,9 @@ from hubgen.registry import MODEL_TYPES
 
 
 def test_default_matrix_names_a_public_checkpoint_for_every_type():
-    assert sorted(entry.type for entry in DEFAULT_MATRIX) == sorted(MODEL_TYPES)
+    lsg = [entry for entry in DEFAULT_MATRIX if entry.attention == "lsg"]
+    assert sorted(entry.type for entry in lsg) == sorted(MODEL_TYPES)
+    assert sorted(entry.attention for entry in DEFAULT_MATRIX if entry not in lsg) == ["bigbird", "longformer"]
     for entry in DEFAULT_MATRIX:
         assert entry.base.count("/") == 1 and entry.max_length == 4096, entry
 
@@ -28,6 +30,9 @@ def test_a_file_replaces_the_default_and_bad_files_are_refused(tmp_path):
     path.write_text(json.dumps([{"type": "gpt2", "base": "openai/gpt2"}]))
     with pytest.raises(InvalidInputError, match="unknown type"):
         load_matrix(path)
+    path.write_text(json.dumps([{"type": "bert", "base": "org/bert", "attention": "yoso"}]))
+    with pytest.raises(InvalidInputError, match="unknown attention"):
+        load_matrix(path)
     path.write_text("not json")
     with pytest.raises(InvalidInputError, match="cannot read the matrix file"):
         load_matrix(path)
@@ -37,7 +42,7 @@ def test_cli_prints_the_github_matrix(capsys, monkeypatch):
     run = run_cli(["matrix"], capsys, monkeypatch)
     assert run.code == 0
     assert json.loads(run.stdout) == github_matrix(list(DEFAULT_MATRIX))
-    assert {"type", "base", "max_length", "name"} <= set(json.loads(run.stdout)["include"][0])
+    assert {"type", "base", "max_length", "attention", "name"} <= set(json.loads(run.stdout)["include"][0])
 
 
 def test_the_whole_matrix_runs_locally_with_tiny_checkpoints(tmp_path):
@@ -48,8 +53,10 @@ def test_the_whole_matrix_runs_locally_with_tiny_checkpoints(tmp_path):
     runs = run_local_matrix(load_matrix(), tmp_path)
     failed = {run.entry.name: run.error for run in runs if not run.ok}
     assert not failed, failed
-    assert sorted(run.entry.type for run in runs) == sorted(MODEL_TYPES)
-    for run in runs:
+    lsg_runs = [run for run in runs if run.entry.attention == "lsg"]
+    assert sorted(run.entry.type for run in lsg_runs) == sorted(MODEL_TYPES)
+    _assert_native_runs([run for run in runs if run.entry.attention != "lsg"])
+    for run in lsg_runs:
         result, model_type = run.result, MODEL_TYPES[run.entry.type]
         base = result.conversion.checkpoint
         assert base.hub_id == f"{LOCAL_USER}/tiny-{run.entry.type}", base
@@ -89,3 +96,20 @@ def _assert_keeps_the_base_answers(type_name: str, rows: list[dict], options) ->
         right = sum(bool(piece) and word.startswith(piece) for piece, word in zip(pieces, words))
     # The base is trained (tests/test_tiny.py measures its accuracy); here it must not answer by rote.
     assert right >= 1 and len({row["base"] for row in rows}) >= 3, (type_name, rows)
+
+
+def _assert_native_runs(runs) -> None:
+    """The Longformer and BigBird entries: published, loaded without remote code, the base's fill-mask answers."""
+    assert sorted(run.entry.attention for run in runs) == ["bigbird", "longformer"]
+    for run in runs:
+        result = run.result
+        assert result.push.created and result.smoke.ok, run.entry.name
+        assert result.conversion.plan.target.name == run.entry.attention
+        names = {check["name"] for check in result.smoke.checks}
+        assert "AutoModelForMaskedLM loads and runs (no remote code)" in names, names
+        assert result.smoke.fill_mask and all(row["agree"] for row in result.smoke.fill_mask), result.smoke.fill_mask
+
+
+def test_the_native_entries_run_locally(tmp_path):
+    """The matrix's Longformer and BigBird entries alone (the whole matrix above includes them)."""
+    _assert_native_runs(run_local_matrix([e for e in load_matrix() if e.attention != "lsg"], tmp_path))

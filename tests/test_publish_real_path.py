@@ -16,7 +16,8 @@ from support.hub import ALICE, host, publish, run_hubgen
 
 from hubgen.base_card import carried_metadata, fill_mask_language
 from hubgen.card import BASE_MODEL_RELATION
-from hubgen.convert import ConversionRequest, convert
+from hubgen.conversion import convert
+from hubgen.convert import ConversionRequest
 from hubgen.offline.tiny import TINY_MODEL_TYPES, make_tiny_checkpoint
 from hubgen.registry import MODEL_TYPES
 

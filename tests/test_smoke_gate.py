@@ -16,7 +16,8 @@ from support.hub import ALICE, host, publish
 from support.training import trainer_losses
 
 import hubgen.convert
-from hubgen.convert import ConversionRequest, convert
+from hubgen.conversion import convert
+from hubgen.convert import ConversionRequest
 from hubgen.repository import ConvertedRepository
 from hubgen.smoke import run_smoke
 

@@ -26,7 +26,8 @@ from support.cli import run_cli
 from support.compat import run_isolated
 from support.published import PUBLISHED_TRANSFORMERS_VERSION
 
-from hubgen.convert import ConversionRequest, convert
+from hubgen.conversion import convert
+from hubgen.convert import ConversionRequest
 from hubgen.offline.local_hub import LocalHub, LocalUser
 from hubgen.registry import MODEL_TYPES
 from hubgen.upgrade_plan import RepositoryState, plan_changes

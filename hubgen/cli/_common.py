@@ -111,7 +111,23 @@ Architecture = Annotated[
     typer.Option(help="Head to build, e.g. BertForSequenceClassification (default: the base config's architecture)."),
 ]
 # Their defaults are `LSGOptions`' (or, for an LSG base, its own values).
-BlockSize = Annotated[int | None, typer.Option(help=f"Local block size b (default: {LSGOptions.block_size}).")]
+BlockSize = Annotated[
+    int | None,
+    typer.Option(help=f"Local block size b (default: {LSGOptions.block_size}; BigBird's blocks: 64)."),
+]
+Attention = Annotated[
+    str | None,
+    typer.Option(
+        help="lsg (hubgen's code, loaded with trust_remote_code), or longformer / bigbird: transformers' own "
+        "classes, no remote code (default: lsg; a Longformer, BigBird or YOSO base is extended in its own)."
+    ),
+]
+AttentionWindow = Annotated[
+    int | None, typer.Option(help="Longformer's attention window, even (default: 512, or the base's).")
+]
+NumRandomBlocks = Annotated[
+    int | None, typer.Option(help="BigBird's random blocks per query block (default: 3, or the base's).")
+]
 SparseBlockSize = Annotated[
     int | None,
     typer.Option(

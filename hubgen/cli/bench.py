@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Annotated
 
@@ -134,12 +134,23 @@ def bench_command(
         int | None,
         typer.Option(help="Threads of every measurement (OMP/MKL); 1 steadies a shared machine (default: all cores)."),
     ] = None,
+    quality: Annotated[
+        bool,
+        typer.Option(
+            "--quality",
+            help="Instead: fill-mask agreement with the base and long-input outputs of LSG, Longformer and BigBird "
+            "models converted from tiny trained bases (writes quality.md).",
+        ),
+    ] = False,
     json_output: Json = False,
 ) -> None:
     """Measure speed and peak memory of LSG attention (the core, and a model's training step) against full SDPA
     attention, Longformer and BigBird, and (`--sections prefill`) a Llama-shaped library model's prefill with
     attn_implementation "lsg" against "sdpa"; each figure in a fresh process. Writes a table, CSV, JSON and a PNG
     chart, and reports the performance targets as PASS/FAIL (it never fails for them)."""
+    if quality:
+        _quality(out, json_output)
+        return
     plan = build_plan(
         quick, lengths, lsg_lengths, model_lengths, prefill_lengths, setting, models, sections, sdpa, repeats, layers,
         attention_dropout, max_seconds, max_memory_gb, seed, threads,
@@ -160,10 +171,24 @@ def bench_command(
     console.print("Wrote " + ", ".join(f"[bold]{path}[/bold]" for path in paths.values()))
 
 
+def _quality(out: Path, json_output: bool) -> None:
+    from hubgen.offline.quality import quality_table, run_quality
+
+    with steps(not json_output) as report:
+        rows = run_quality(report=report)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "quality.md").write_text(quality_table(rows))
+    if json_output:
+        emit_json({"quality": [asdict(row) for row in rows], "files": {"md": str(out / "quality.md")}})
+    else:
+        console.print(quality_table(rows))
+
+
 BENCH_EXAMPLES = epilog(
     "hubgen bench --quick",
     "hubgen bench --out bench-results/",
     "hubgen bench --sections core --setting norm:128:128:4 --lengths 4096,16384 --lsg-lengths 32768",
     "hubgen bench --sections model --models lsg,longformer --model-lengths 4096 --repeats 5",
     "hubgen bench --sections prefill --prefill-lengths 4096,8192,16384,32768",
+    "hubgen bench --quality",
 )

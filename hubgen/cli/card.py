@@ -8,9 +8,9 @@ from typing import Annotated
 
 import typer
 
-from hubgen.card import write_card
 from hubgen.cli._common import Json, console, emit_json, epilog, steps
-from hubgen.repository import ConvertedRepository
+from hubgen.native.card import write_any_card
+from hubgen.native.repository import read_repository
 from hubgen.smoke import run_smoke
 from hubgen.smoke_report import SmokeReport
 
@@ -28,7 +28,7 @@ def card_command(
 ) -> None:
     """Write FOLDER/README.md: metadata (base model, license, language, tags), usage, parameters, examples and the
     smoke-test results, for this model's actual settings."""
-    repository = ConvertedRepository.read(folder)
+    repository = read_repository(folder)
     with steps(not json_output) as report:
         if smoke_results is None:
             report("running the smoke tests in a fresh process")
@@ -36,7 +36,7 @@ def card_command(
         else:
             smoke = SmokeReport.from_dict(json.loads(smoke_results.read_text()))
         report("writing the model card")
-        path = write_card(repository, smoke=smoke, repo_id=repo_id)
+        path = write_any_card(repository, smoke=smoke, repo_id=repo_id)
     if json_output:
         emit_json({"path": str(path), "smoke_ok": smoke.ok})
     else:

@@ -16,6 +16,8 @@ from typing import Any
 
 from hubgen.cli._common import (
     Architecture,
+    Attention,
+    AttentionWindow,
     BaseModel,
     BlockSize,
     Dtype,
@@ -23,6 +25,7 @@ from hubgen.cli._common import (
     KeepFirstGlobalToken,
     MaskFirstToken,
     NumGlobalTokens,
+    NumRandomBlocks,
     PoolWithGlobal,
     RandomGlobalInit,
     ResizeLsg,
@@ -37,6 +40,9 @@ from hubgen.lsg_options import LSGOptions
 
 
 def _shared_options(
+    attention: Attention = None,
+    attention_window: AttentionWindow = None,
+    num_random_blocks: NumRandomBlocks = None,
     architecture: Architecture = None,
     block_size: BlockSize = None,
     sparse_block_size: SparseBlockSize = None,

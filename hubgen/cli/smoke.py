@@ -10,7 +10,7 @@ from rich.table import Table
 
 from hubgen.cli._common import Json, console, emit_json, epilog, steps
 from hubgen.errors import SmokeTestError
-from hubgen.repository import ConvertedRepository
+from hubgen.native.repository import read_repository
 from hubgen.smoke import run_smoke
 from hubgen.smoke_report import SmokeReport
 
@@ -63,7 +63,7 @@ def smoke_command(
     the maximum length; exits non-zero if anything fails."""
     with steps(not json_output) as report:
         report("running the smoke tests in a fresh process")
-        result = run_smoke(ConvertedRepository.read(folder), base, language, sentence)
+        result = run_smoke(read_repository(folder), base, language, sentence)
     if json_output:
         emit_json(result.to_dict())
     else:

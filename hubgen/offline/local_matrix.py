@@ -68,9 +68,13 @@ def run_local_matrix(
             base = host_tiny_base(client, entry.type, workdir / "bases" / f"{entry.type}-{len(runs)}")
             request = PublishRequest(
                 conversion=ConversionRequest(
-                    base=base, max_length=entry.max_length, output=workdir / "unused", token=LOCAL_TOKEN
+                    base=base,
+                    max_length=entry.max_length,
+                    output=workdir / "unused",
+                    token=LOCAL_TOKEN,
+                    attention=entry.attention,
                 ),
-                repo_id=f"{LOCAL_USER}/lsg-{entry.type}-{entry.max_length}",
+                repo_id=f"{LOCAL_USER}/{entry.attention}-{entry.type}-{entry.max_length}",
                 smoke_sentences=fill_mask_questions(entry.type),
             )
             try:

@@ -94,7 +94,7 @@ def _model_card(model_type: ModelType, model: transformers.PreTrainedModel, seed
     )
 
 
-def _write_vocabulary_files(tokenizer: PreTrainedTokenizerBase, directory: Path) -> None:
+def write_vocabulary_files(tokenizer: PreTrainedTokenizerBase, directory: Path) -> None:
     """Write the vocabulary files real checkpoints ship next to tokenizer.json, which transformers 5's
     `save_pretrained` no longer writes: vocab.txt for WordPiece, vocab.json and merges.txt for BPE, and the
     SentencePiece `.model` under the class's own file name (`save_vocabulary` would name it tokenizer.model)."""
@@ -133,7 +133,7 @@ def make_tiny_checkpoint(
     with tempfile.TemporaryDirectory(prefix="hubgen-tiny-") as work:
         tokenizer = build_tokenizer(recipe.tokenizer_class, entry.language, config_length, Path(work))
         tokenizer.save_pretrained(directory)
-        _write_vocabulary_files(tokenizer, directory)  # SentencePiece files are read from `work`
+        write_vocabulary_files(tokenizer, directory)  # SentencePiece files are read from `work`
 
     with torch.random.fork_rng(devices=[]), one_thread():
         torch.manual_seed(seed)
