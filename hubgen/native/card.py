@@ -67,7 +67,7 @@ def render_native_card(
         "hubgen_version": repository.provenance.version or __version__,
         "smoke": smoke,
     }
-    body = environment("hubgen.native").get_template("model_card.md.jinja").render(**context)
+    body = environment("hubgen.model_cards").get_template("native_model_card.md.jinja").render(**context)
     return card_text(metadata, body)
 
 
