@@ -18,7 +18,6 @@ processes and interrupted builds are safe.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
@@ -90,6 +89,8 @@ def main_site_packages() -> Path:
 @contextmanager
 def _exclusive_lock(lock_path: Path) -> Iterator[None]:
     """Hold an exclusive advisory lock, so parallel processes build a folder once, one at a time."""
+    import fcntl  # POSIX only: imported here so that importing this module (fresh_process does) works anywhere
+
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     with open(lock_path, "w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
