@@ -205,8 +205,14 @@ class BenchPlan:
 
     @property
     def contenders(self) -> tuple[str, ...]:
-        """The model-level contenders of this run: the chosen models, then the original when given."""
-        return self.models if self.original is None else (*self.models, ORIGINAL)
+        """The model-level contenders of this run: the chosen models, the original when given right after LSG (the
+        two figures compared are measured as close in time as they can be)."""
+        if self.original is None:
+            return self.models
+        if "lsg" not in self.models:
+            return (*self.models, ORIGINAL)
+        at = self.models.index("lsg") + 1
+        return (*self.models[:at], ORIGINAL, *self.models[at:])
 
 
 def quick_plan(**overrides) -> BenchPlan:
