@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from hubgen.bench.plan import DTYPES, MODEL_LABELS, REFERENCE_SETTING, SDPA_LABEL
 from hubgen.bench.results import BenchResults, Measurement
@@ -143,54 +144,52 @@ INFERENCE_THRESHOLDS = {"fp32": 0.5, "bf16": 0.8}
 INFERENCE_VARIANTS = tuple(f"{label} b{batch}" for label in DTYPES.values() for batch in (1, 8))
 
 
+def _at_most(name: str, threshold: float | None, value: Callable[[BenchResults], float | None]) -> Check:
+    """A check that `value` is at most `threshold`; without a threshold, the figure is reported."""
+    if threshold is None:
+        return lambda results: _reported(name, value(results))
+    return lambda results: _verdict(name, value(results), threshold, True)
+
+
 def _vs_original_targets() -> tuple[Check, ...]:
     """Issue 15's targets against the original LSG (`--original`) and the dense-only floor, model level."""
-    checks: list[Check] = []
-    for length, threshold in ((4096, 0.6), (16384, 0.45)):
-        checks.append(
-            lambda r, n=length, t=threshold: _verdict(
-                f"model: LSG / original training step at {n:,}", _lsg_ratio(r, "time_vs_original", "model", n), t, True
-            )
+    checks = [
+        _at_most(
+            f"model: LSG / original training step at {n:,}",
+            t,
+            partial(_lsg_ratio, key="time_vs_original", section="model", length=n),
         )
-    checks.append(
-        lambda r: _verdict(
-            "model: LSG / original training peak memory, worst length", _worst_memory_vs_original(r), 0.7, True
-        )
-    )
+        for n, t in ((4096, 0.6), (16384, 0.45))
+    ]
+    checks.append(_at_most("model: LSG / original training peak memory, worst length", 0.7, _worst_memory_vs_original))
     for variant in INFERENCE_VARIANTS:
         label, batch = variant.split(" b")
-        for length in (4096, 16384):
-            name = f"inference {variant}: LSG / original time at {length:,}"
-            if batch == "1":
-                checks.append(
-                    lambda r, n=length, v=variant, t=INFERENCE_THRESHOLDS[label], name=name: _verdict(
-                        name, _lsg_ratio(r, "time_vs_original", "inference", n, v), t, True
-                    )
-                )
-            else:
-                checks.append(
-                    lambda r, n=length, v=variant, name=name: _reported(
-                        name, _lsg_ratio(r, "time_vs_original", "inference", n, v)
-                    )
-                )
-    for length in (4096, 16384):
-        checks.append(
-            lambda r, n=length: _verdict(
-                f"model: LSG / dense-only floor training step at {n:,}",
-                _lsg_ratio(r, "time_vs_floor", "model", n),
-                1.3,
-                True,
+        threshold = INFERENCE_THRESHOLDS[label] if batch == "1" else None
+        checks += [
+            _at_most(
+                f"inference {variant}: LSG / original time at {n:,}",
+                threshold,
+                partial(_lsg_ratio, key="time_vs_original", section="inference", length=n, variant=variant),
             )
+            for n in (4096, 16384)
+        ]
+    checks += [
+        _at_most(
+            f"model: LSG / dense-only floor training step at {n:,}",
+            1.3,
+            partial(_lsg_ratio, key="time_vs_floor", section="model", length=n),
         )
+        for n in (4096, 16384)
+    ]
     checks.append(
-        lambda r: _verdict("model: LSG training step time(16,384) / time(4,096)", _lsg_growth(r, "model"), 4.5, True)
+        _at_most("model: LSG training step time(16,384) / time(4,096)", 4.5, partial(_lsg_growth, section="model"))
     )
-    for variant in INFERENCE_VARIANTS:
-        checks.append(
-            lambda r, v=variant: _verdict(
-                f"inference {v}: LSG time(16,384) / time(4,096)", _lsg_growth(r, "inference", v), 4.5, True
-            )
+    checks += [
+        _at_most(
+            f"inference {v}: LSG time(16,384) / time(4,096)", 4.5, partial(_lsg_growth, section="inference", variant=v)
         )
+        for v in INFERENCE_VARIANTS
+    ]
     return tuple(checks)
 
 
