@@ -172,6 +172,8 @@ class BenchPlan:
     original: str | None = None
     sections: tuple[str, ...] = DEFAULT_SECTIONS
     repeats: int = 3
+    # Times every measurement is taken, all configurations in turn each time; the best over the rounds is kept.
+    rounds: int = 1
     gemm_size: int = 2048
     max_seconds: float = 600.0
     max_memory_bytes: int = 8 * 2**30
@@ -181,6 +183,8 @@ class BenchPlan:
     def validate(self) -> None:
         if self.repeats < 1:
             raise InvalidInputError(f"--repeats {self.repeats} must be at least 1", "3 is the default")
+        if self.rounds < 1:
+            raise InvalidInputError(f"--rounds {self.rounds} must be at least 1", "1 is the default")
         if self.threads is not None and self.threads < 1:
             raise InvalidInputError(f"--threads {self.threads} must be at least 1", "leave it out to use every core")
         unknown = sorted(set(self.models) - set(MODELS))

@@ -89,6 +89,10 @@ class Series:
         warmup = max(-(-quarter // step) * step, shortest)
         return warmup if warmup < length else quarter
 
+    def job_at(self, length: int) -> dict:
+        """The worker's job for one length."""
+        return {**self.job, "length": length, "warmup_length": self.warmup_length(length)}
+
     def measurement(self, plan: BenchPlan, length: int, result: dict) -> Measurement:
         """A worker's result (or a skip: status and reason only) as a measurement of this configuration."""
         measurement = Measurement(self.section, self.config, self.impl, length, result["status"], variant=self.variant)
@@ -260,11 +264,30 @@ def _measure_series(
             done.append(series.measurement(plan, length, {"status": "skipped", "reason": reason}))
         else:
             progress(f"[{index}/{total}] {series.section}: {series.config} at {length:,} tokens")
-            job = {**series.job, "length": length, "warmup_length": series.warmup_length(length)}
-            result = run_worker(job, timeout=2 * plan.max_seconds + STARTUP_SECONDS, threads=plan.threads)
+            result = run_worker(
+                series.job_at(length), timeout=2 * plan.max_seconds + STARTUP_SECONDS, threads=plan.threads
+            )
             done.append(series.measurement(plan, length, result))
         done_line(done[-1].line())
     return done
+
+
+def _measure_again(
+    runs: list[tuple[Series, list[Measurement]]], plan: BenchPlan, progress: Progress, done_line: Progress, round_: int
+) -> None:
+    """Round `round_` of `--rounds`: every configuration measured so far, again, in the same order; its times join
+    the earlier rounds', so the best of a configuration is its best over all rounds. On a machine others load, the
+    figures compared (LSG and the original at one length) then come from their least disturbed moments, not from
+    whatever load each happened to meet once. A failed repeat leaves the earlier figures as they were."""
+    for series, done in runs:
+        for measurement in (m for m in done if m.ok):
+            where = f"{series.section}: {series.config} at {measurement.length:,} tokens"
+            progress(f"[round {round_}/{plan.rounds}] {where}")
+            job = series.job_at(measurement.length)
+            result = run_worker(job, timeout=2 * plan.max_seconds + STARTUP_SECONDS, threads=plan.threads)
+            if result["status"] == "ok":
+                measurement.times += result["times"]
+            done_line(f"{measurement.line()} (after round {round_})")
 
 
 def prepare_original(plan: BenchPlan, files: RunFiles, weights_path: Path) -> RunFiles:
@@ -373,9 +396,10 @@ def run_benchmark(
         gemm_job = {"kind": "gemm", "size": plan.gemm_size, "repeats": GEMM_REPEATS, "seed": plan.seed}
         gemm = run_worker(gemm_job, timeout=plan.max_seconds + STARTUP_SECONDS, threads=plan.threads)
         done_line(_gemm_line(gemm))
-        measurements = [
-            m for entry in series for m in _measure_series(entry, plan, progress, done_line, counter, total)
-        ]
+        runs = [(entry, _measure_series(entry, plan, progress, done_line, counter, total)) for entry in series]
+        for round_ in range(2, plan.rounds + 1):
+            _measure_again(runs, plan, progress, done_line, round_)
+        measurements = [m for _, done in runs for m in done]
     machine["torch_threads"] = gemm.get("torch_threads", machine["torch_threads"])  # what the workers used
     machine["load_average_end"] = _load_average()
     machine["wall_seconds"] = round(time.time() - started, 1)

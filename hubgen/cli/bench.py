@@ -56,6 +56,7 @@ def build_plan(
     dtypes: str | None = None,
     hidden_size: int | None = None,
     original: Path | None = None,
+    rounds: int | None = None,
 ) -> BenchPlan:
     """The plan the options describe: the defaults (or `--quick`'s) with what the user gave on top."""
     from hubgen.bench.runner import available_memory_bytes
@@ -86,6 +87,8 @@ def build_plan(
         overrides["sections"] = _name_list("--sections", sections, SECTIONS)
     if repeats is not None:
         overrides["repeats"] = repeats
+    if rounds is not None:
+        overrides["rounds"] = rounds
     if hidden_size is not None:
         overrides["model_shape"] = ModelShape.of_width(hidden_size, layers or ModelShape.num_hidden_layers)
     elif layers is not None:
@@ -169,6 +172,13 @@ def bench_command(
             "contender, on transformers 4.36.2 installed side by side, with the same weights."
         ),
     ] = None,
+    rounds: Annotated[
+        int | None,
+        typer.Option(
+            help="Measure everything this many times, in turn, keeping each figure's best: alternating runs steady the "
+            "ratios on a machine others load (default: 1)."
+        ),
+    ] = None,
     json_output: Json = False,
 ) -> None:
     """Measure speed and peak memory of LSG attention (the core, a model's training step and, with `--sections
@@ -179,7 +189,7 @@ def bench_command(
     plan = build_plan(
         quick, lengths, lsg_lengths, model_lengths, prefill_lengths, setting, models, sections, sdpa, repeats, layers,
         attention_dropout, max_seconds, max_memory_gb, seed, threads, inference_lengths, inference_batches, dtypes,
-        hidden_size, original,
+        hidden_size, original, rounds,
     )  # fmt: skip
     from hubgen.bench.report import document, print_tables, write_outputs
     from hubgen.bench.runner import run_benchmark
