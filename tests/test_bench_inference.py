@@ -164,3 +164,25 @@ def test_a_tiny_inference_run_measures_padded_batches_in_bf16():
     ), measured.reason  # fmt: skip
     assert measured.peak_bytes > 0 and measured.best > 0 and measured.warmup_length == 96
     assert "Inference: one forward under torch.inference_mode()" in markdown(results, evaluate_targets(results))
+
+
+def test_rounds_alternate_the_configurations_and_keep_each_ones_best(monkeypatch):
+    """`--rounds 3`: lsg, dense, lsg, dense, lsg, dense (not lsg three times, then dense), all times kept."""
+    calls = []
+
+    def worker(job, timeout, threads=None):
+        if job["kind"] == "gemm":
+            return {"status": "ok", "gflops_best": 1.0, "gflops_median": 1.0, "size": 1}
+        calls.append(job["model"])
+        seconds = {1: 3.0, 2: 1.0, 3: 2.0}[calls.count(job["model"])]
+        return {"status": "ok", "times": [seconds], "peak_bytes": 10, "warmup_length": 128}
+
+    monkeypatch.setattr(runner, "run_worker", worker)
+    plan = BenchPlan(sections=("model",), models=("lsg", "dense"), model_lengths=(512,), rounds=3, threads=1)
+    results = runner.run_benchmark(plan)
+    assert calls == ["lsg", "dense"] * 3
+    assert [(m.impl, m.times, m.best) for m in results.measurements] == [
+        ("lsg", [3.0, 1.0, 2.0], 1.0), ("dense", [3.0, 1.0, 2.0], 1.0)
+    ]  # fmt: skip
+    with pytest.raises(InvalidInputError, match="--rounds 0"):
+        build_plan(rounds=0, max_memory_gb=1)
