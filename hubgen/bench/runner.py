@@ -3,7 +3,10 @@
 Workers run one after the other: two at once would share the cores and disturb each other's times. Within a
 configuration, lengths go up; before each one the runner predicts the step's time and memory from the lengths
 already measured (the growth exponent seen between the last two, between 1 and 2) and skips the length, saying
-why, when the measurement would take longer than `max_seconds` or need more than `max_memory_bytes`.
+why, when the measurement would take longer than `max_seconds` or need more than `max_memory_bytes`. With
+`rounds` above 1, every measured configuration is then taken again, all in turn, and keeps its best time. Before the
+model-level sections, a run with the original LSG saves the weights all LSG contenders load and checks that hubgen's
+LSG and the original compute the same logits on them.
 """
 
 from __future__ import annotations
@@ -116,13 +119,15 @@ class RunFiles:
     original_sys_path: tuple[str, ...] = ()
 
 
+def common_job(plan: BenchPlan) -> dict:
+    """What every measurement's job holds."""
+    return {"seed": plan.seed, "batch": plan.batch, "repeats": plan.repeats, "max_memory_bytes": plan.max_memory_bytes}
+
+
 def model_job(plan: BenchPlan, files: RunFiles) -> dict:
     """What every model-level job shares: the shape, the LSG setting, the files (one contender's job adds `model`)."""
     job = {
-        "seed": plan.seed,
-        "batch": plan.batch,
-        "repeats": plan.repeats,
-        "max_memory_bytes": plan.max_memory_bytes,
+        **common_job(plan),
         "kind": "model",
         "module_path": str(files.module_path),
         "shape": asdict(plan.model_shape),
@@ -154,12 +159,7 @@ def _model_label(plan: BenchPlan, name: str) -> str:
 
 def plan_series(plan: BenchPlan, files: RunFiles) -> list[Series]:
     """The measurements of a plan, grouped by configuration, in run order."""
-    common = {
-        "seed": plan.seed,
-        "batch": plan.batch,
-        "repeats": plan.repeats,
-        "max_memory_bytes": plan.max_memory_bytes,
-    }
+    common = common_job(plan)
     series = []
     if "core" in plan.sections:
         core = {
