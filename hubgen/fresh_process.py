@@ -19,10 +19,12 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from hubgen.side_by_side import isolated_command
 
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
 _LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
@@ -47,12 +49,19 @@ class ScriptRun:
 
 
 def run_script(
-    script: Path, request: Mapping[str, Any], timeout: float, *, environment: Mapping[str, str] | None = None
+    script: Path,
+    request: Mapping[str, Any],
+    timeout: float,
+    *,
+    environment: Mapping[str, str] | None = None,
+    sys_path: Sequence[str] | None = None,
 ) -> ScriptRun:
     """Run `python script` with `request` as JSON on stdin; raises `subprocess.TimeoutExpired` after `timeout`
-    seconds."""
+    seconds. With `sys_path`, the interpreter is isolated and sees only those folders and the standard library
+    (hubgen.side_by_side.isolated_command): a side-by-side install, without hubgen."""
+    command = [sys.executable, str(script)] if sys_path is None else isolated_command(sys_path, script)
     process = subprocess.run(
-        [sys.executable, str(script)],
+        command,
         input=json.dumps({**request, "result_marker": RESULT_MARKER}),
         capture_output=True,
         text=True,

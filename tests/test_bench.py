@@ -56,7 +56,9 @@ def test_lengths_are_skipped_when_predicted_too_long_or_too_large():
 
 
 def test_warm_up_lengths_stay_on_the_measured_code_path():
-    series = {s.impl: s for s in runner.plan_series(BenchPlan(), Path("unused")) if s.section == "model"}
+    series = {
+        s.impl: s for s in runner.plan_series(BenchPlan(), runner.RunFiles(Path("unused"))) if s.section == "model"
+    }
     assert series["lsg"].warmup_length(1024) == 384  # a quarter (256) would take LSG's full-attention path
     assert series["bigbird"].warmup_length(1024) == 768  # BigBird is block-sparse above 11 blocks of 64
     assert series["sdpa"].warmup_length(1024) == 256

@@ -16,6 +16,8 @@ import torch
 from safetensors.torch import save_file
 from support import compat
 
+from hubgen import side_by_side
+
 pytestmark = pytest.mark.compat
 
 #: Each pinned version, plus ``None``: the main env's transformers (the newest 5.x) seen without hubgen.
@@ -206,10 +208,10 @@ def test_interrupted_build_is_redone(tmp_path: Path) -> None:
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        compat.build_once(folder, {"pins": ["a==1"]}, interrupted)
-    assert compat.build_once(folder, {"pins": ["a==1"]}, build) == folder
+        side_by_side.build_once(folder, {"pins": ["a==1"]}, interrupted)
+    assert side_by_side.build_once(folder, {"pins": ["a==1"]}, build) == folder
     assert not (folder / "half-written").exists() and (folder / "payload").is_file()
-    compat.build_once(folder, {"pins": ["a==1"]}, build)
+    side_by_side.build_once(folder, {"pins": ["a==1"]}, build)
     assert len(calls) == 1  # complete: reused
-    compat.build_once(folder, {"pins": ["a==2"]}, build)
+    side_by_side.build_once(folder, {"pins": ["a==2"]}, build)
     assert len(calls) == 2  # other pins: rebuilt

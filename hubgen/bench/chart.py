@@ -35,7 +35,12 @@ def write_chart(results: BenchResults, path: Path) -> None:
     except ImportError:
         raise HubgenError("matplotlib is needed for the chart", "pip install 'hubgen[bench]'") from None
 
-    titles = {"core": "attention core, fwd+bwd", "model": "model, training step", "prefill": "llama prefill"}
+    titles = {
+        "core": "attention core, fwd+bwd",
+        "model": "model, training step",
+        "inference": "model, inference",
+        "prefill": "llama prefill",
+    }
     sections = [s for s in titles if any(m.section == s and m.ok for m in results.measurements)]
     rows = max(1, len(sections))
     figure, axes = plt.subplots(rows, 2, figsize=(13, 5 * rows), squeeze=False)

@@ -10,10 +10,17 @@ from dataclasses import asdict, dataclass, field, replace
 from hubgen.errors import InvalidInputError
 from hubgen.lsg_options import LSGOptions
 
-# Model-level contenders, in the order they are run and shown.
-MODELS = ("lsg", "sdpa", "longformer", "bigbird")
+# Model-level contenders, in the order they are run and shown. `dense` is the LSG model with its attention core
+# replaced by a pass-through of the values (hubgen.bench.dense_only): the floor no attention can go below.
+MODELS = ("lsg", "dense", "sdpa", "longformer", "bigbird")
+# The original implementation (hubgen.bench.original) runs only when `--original` points at a checkout of it.
+ORIGINAL = "original"
+# The models computed by an LSG core (or standing in for one): same setting, same weights, same warm-up lengths.
+LSG_MODELS = ("lsg", ORIGINAL, "dense")
 MODEL_LABELS = {
     "lsg": "lsg roberta",
+    ORIGINAL: "original lsg roberta",
+    "dense": "dense only (lsg, core = values)",
     "sdpa": "roberta sdpa (full)",
     "longformer": "longformer w512",
     "bigbird": "bigbird block_sparse 64x3",
@@ -22,9 +29,12 @@ SDPA_LABEL = "sdpa (full)"
 # The sparse settings of the published checkpoints the contenders stand for.
 LONGFORMER_WINDOW = 512  # longformer-base-4096
 BIGBIRD_BLOCK, BIGBIRD_RANDOM_BLOCKS = 64, 3  # bigbird-roberta-base
-SECTIONS = ("core", "model", "prefill")
-# `prefill` (hubgen.bench.prefill) is asked for by name: it measures a library model, not what hubgen renders.
+SECTIONS = ("core", "model", "inference", "prefill")
+# `prefill` (hubgen.bench.prefill) is asked for by name: it measures a library model, not what hubgen renders;
+# `inference` too: every contender in two dtypes and two batch sizes is a long run of its own.
 DEFAULT_SECTIONS = ("core", "model")
+# Inference runs in these dtypes (torch names); the labels are what tables show.
+DTYPES = {"float32": "fp32", "bfloat16": "bf16"}
 
 
 @dataclass(frozen=True)
@@ -117,6 +127,25 @@ class ModelShape:
     intermediate_size: int = 3072
     num_hidden_layers: int = 2
 
+    @classmethod
+    def of_width(cls, hidden_size: int, layers: int) -> ModelShape:
+        """RoBERTa's proportions at another width: heads of 64, a feed-forward 4x as wide."""
+        if hidden_size < 64 or hidden_size % 64:
+            raise InvalidInputError(f"--hidden-size {hidden_size} is not a multiple of 64", "for example 256 or 768")
+        return cls(
+            hidden_size=hidden_size,
+            num_attention_heads=hidden_size // 64,
+            intermediate_size=4 * hidden_size,
+            num_hidden_layers=layers,
+        )
+
+    @property
+    def label(self) -> str:
+        return (
+            f"hidden {self.hidden_size}, {self.num_attention_heads} heads, FFN {self.intermediate_size}, "
+            f"{self.num_hidden_layers} layers, vocab {self.vocab_size}"
+        )
+
 
 @dataclass(frozen=True)
 class BenchPlan:
@@ -136,8 +165,15 @@ class BenchPlan:
     attention_dropout: float = 0.1
     hidden_dropout: float = 0.1
     prefill_lengths: tuple[int, ...] = (4096, 8192, 16384, 32768)
+    inference_lengths: tuple[int, ...] = (512, 1024, 2048, 4096, 8192, 16384)
+    inference_dtypes: tuple[str, ...] = tuple(DTYPES)
+    inference_batches: tuple[int, ...] = (1, 8)
+    # A checkout of github.com/ccdv-ai/convert_checkpoint_to_lsg: the original implementation as a contender.
+    original: str | None = None
     sections: tuple[str, ...] = DEFAULT_SECTIONS
     repeats: int = 3
+    # Times every measurement is taken, all configurations in turn each time; the best over the rounds is kept.
+    rounds: int = 1
     gemm_size: int = 2048
     max_seconds: float = 600.0
     max_memory_bytes: int = 8 * 2**30
@@ -147,12 +183,20 @@ class BenchPlan:
     def validate(self) -> None:
         if self.repeats < 1:
             raise InvalidInputError(f"--repeats {self.repeats} must be at least 1", "3 is the default")
+        if self.rounds < 1:
+            raise InvalidInputError(f"--rounds {self.rounds} must be at least 1", "1 is the default")
         if self.threads is not None and self.threads < 1:
             raise InvalidInputError(f"--threads {self.threads} must be at least 1", "leave it out to use every core")
         unknown = sorted(set(self.models) - set(MODELS))
         if unknown:
             raise InvalidInputError(f"--models: unknown {', '.join(unknown)}", f"choose among {', '.join(MODELS)}")
+        unknown = sorted(set(self.inference_dtypes) - set(DTYPES))
+        if unknown:
+            raise InvalidInputError(f"--dtypes: unknown {', '.join(unknown)}", f"choose among {', '.join(DTYPES)}")
+        if any(batch < 1 for batch in self.inference_batches):
+            raise InvalidInputError("--inference-batches must be at least 1", "for example 1,8")
         lengths = self.core_lengths + self.lsg_extra_lengths + self.model_lengths + self.prefill_lengths
+        lengths += self.inference_lengths
         if any(length < 64 for length in lengths):
             raise InvalidInputError("lengths must be at least 64 tokens", "for example --lengths 1024,4096")
         for setting in (*self.settings, self.model_setting):
@@ -160,8 +204,19 @@ class BenchPlan:
 
     @property
     def max_model_length(self) -> int:
-        """Position tables are sized for the longest length, so every length trains the very same model."""
-        return max(self.model_lengths, default=512)
+        """Position tables are sized for the longest length, so every length runs the very same model."""
+        return max(self.model_lengths + self.inference_lengths, default=512)
+
+    @property
+    def contenders(self) -> tuple[str, ...]:
+        """The model-level contenders of this run: the chosen models, the original when given right after LSG (the
+        two figures compared are measured as close in time as they can be)."""
+        if self.original is None:
+            return self.models
+        if "lsg" not in self.models:
+            return (*self.models, ORIGINAL)
+        at = self.models.index("lsg") + 1
+        return (*self.models[:at], ORIGINAL, *self.models[at:])
 
 
 def quick_plan(**overrides) -> BenchPlan:
@@ -171,6 +226,7 @@ def quick_plan(**overrides) -> BenchPlan:
         "lsg_extra_lengths": (2048,),
         "model_lengths": (1024,),
         "prefill_lengths": (1024, 2048),
+        "inference_lengths": (512, 1024),
         "repeats": 2,
         "gemm_size": 1024,
     }

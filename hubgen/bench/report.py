@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from hubgen.bench.chart import write_chart
+from hubgen.bench.original import original_line
 from hubgen.bench.prefill import LlamaShape
 from hubgen.bench.results import BenchResults, Measurement
 from hubgen.bench.targets import TargetResult
@@ -26,6 +27,7 @@ CSV_COLUMNS = (
     "section",
     "config",
     "impl",
+    "variant",
     "sparsity_type",
     "block_size",
     "sparse_block_size",
@@ -46,6 +48,9 @@ CSV_COLUMNS = (
     "time_vs_full",
     "memory_vs_full",
     "time_vs_lsg",
+    "time_vs_original",
+    "memory_vs_original",
+    "time_vs_floor",
 )
 SETTING_KEYS = ("sparsity_type", "block_size", "sparse_block_size", "sparsity_factor", "num_global_tokens")
 
@@ -56,6 +61,7 @@ def csv_row(results: BenchResults, measurement: Measurement) -> dict:
         "section": measurement.section,
         "config": measurement.config,
         "impl": measurement.impl,
+        "variant": measurement.variant,
         **{key: setting.get(key, "") for key in SETTING_KEYS},
         "length": measurement.length,
         "status": measurement.status,
@@ -92,12 +98,14 @@ def _setup(plan: dict) -> str:
     if not plan:
         return ""
     shape = plan["model_shape"]
-    prefill = f"prefill {LlamaShape().label}, no gradient; " if "prefill" in plan.get("sections", ()) else ""
+    sections = plan.get("sections", ())
+    extras = "inference: rows of a batch padded to decreasing real lengths, down to half; " * ("inference" in sections)
+    extras += f"prefill {LlamaShape().label}, no gradient; " * ("prefill" in sections)
     return (
         f"core batch {plan['batch']}, {plan['heads']} heads x {plan['head_dim']}; models hidden {shape['hidden_size']}, "
         f"{shape['num_attention_heads']} heads, FFN {shape['intermediate_size']}, {shape['num_hidden_layers']} layers, "
         f"vocab {shape['vocab_size']}, dropout attention {plan['attention_dropout']} hidden {plan['hidden_dropout']}; "
-        f"{prefill}best/median of {plan['repeats']} after a warm-up; each figure in a fresh process"
+        f"{extras}best/median of {plan['repeats']} after a warm-up; each figure in a fresh process"
     )
 
 
@@ -118,6 +126,8 @@ def machine_table(results: BenchResults) -> Table:
         "rendered LSG code (sha256)": results.code_sha256[:16],
         "wall time": f"{machine.get('wall_seconds', 0):.0f} s",
     }
+    if "original" in machine:
+        rows["original LSG"] = f"{original_line(machine['original'])} ({machine['original']['checkout']})"
     for key, value in rows.items():
         table.add_row(key, str(value))
     return table
@@ -146,6 +156,9 @@ MODEL_COLUMNS: tuple[Column, ...] = (
     ("model", lambda m, d: m.config),
     *_FIGURES,
     ("x LSG time", lambda m, d: _number(d["time_vs_lsg"])),
+    ("x original time", lambda m, d: _number(d["time_vs_original"])),
+    ("x original mem", lambda m, d: _number(d["memory_vs_original"])),
+    ("x floor time", lambda m, d: _number(d["time_vs_floor"])),
     ("x sdpa time", lambda m, d: _number(d["time_vs_full"])),
     ("x sdpa mem", lambda m, d: _number(d["memory_vs_full"])),
     ("note", lambda m, d: _note(m)),
@@ -160,6 +173,7 @@ PREFILL_COLUMNS: tuple[Column, ...] = (
 SECTION_TABLES = {
     "core": ("Attention core: forward + backward", CORE_COLUMNS),
     "model": ("Model level: one training step (forward, backward, AdamW)", MODEL_COLUMNS),
+    "inference": ("Inference: one forward under torch.inference_mode(), padded batches", MODEL_COLUMNS),
     "prefill": ("Prefill: a Llama-shaped library model reads a prompt (attn_implementation)", PREFILL_COLUMNS),
 }
 

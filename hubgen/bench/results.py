@@ -13,6 +13,8 @@ from typing import Any
 
 GIB = 2**30
 MIB = 2**20
+# Sections whose rows are whole models, compared with each other at the same length (and variant).
+MODEL_SECTIONS = ("model", "inference")
 
 
 @dataclass
@@ -30,6 +32,8 @@ class Measurement:
     warmup_length: int | None = None
     flops: float | None = None
     setting: dict[str, Any] | None = None
+    # What tells configurations of one contender apart within a section (inference: dtype and batch, "fp32 b1").
+    variant: str = ""
 
     @property
     def ok(self) -> bool:
@@ -81,23 +85,23 @@ class BenchResults:
 
     def full_attention(self, measurement: Measurement) -> Measurement | None:
         """The full-attention figure the measurement is compared with: same section, same length."""
-        return self._same_length(measurement, "sdpa")
+        return self.same_length(measurement, "sdpa")
 
-    def _same_length(self, measurement: Measurement, impl: str) -> Measurement | None:
-        return next(
-            (
-                m
-                for m in self.measurements
-                if (m.section, m.impl, m.length) == (measurement.section, impl, measurement.length) and m.ok
-            ),
-            None,
-        )
+    def same_length(self, measurement: Measurement, impl: str) -> Measurement | None:
+        """`impl`'s measured figure in the same section, variant and length."""
+        where = (measurement.section, impl, measurement.variant, measurement.length)
+        return next((m for m in self.measurements if (m.section, m.impl, m.variant, m.length) == where and m.ok), None)
+
+    def _model_level(self, measurement: Measurement, impl: str) -> Measurement | None:
+        """`impl`'s figure next to a model-level row (None for the attention core and for `impl`'s own rows)."""
+        if measurement.section not in MODEL_SECTIONS:
+            return None
+        found = self.same_length(measurement, impl)
+        return None if found is measurement else found
 
     def lsg_model(self, measurement: Measurement) -> Measurement | None:
         """The LSG model's figure at the same length, for model-level rows (None for the attention core)."""
-        if measurement.section != "model":
-            return None
-        return self._same_length(measurement, "lsg")
+        return self._model_level(measurement, "lsg")
 
     def bound_seconds(self, measurement: Measurement) -> float | None:
         """The FLOP bound's time at the measured GEMM rate."""
@@ -111,12 +115,16 @@ class BenchResults:
         full = self.full_attention(measurement)
         best, peak = measurement.best, measurement.peak_bytes if measurement.ok else None
         lsg = self.lsg_model(measurement)
+        original, floor = self._model_level(measurement, "original"), self._model_level(measurement, "dense")
         return {
             "bound_s": bound,
             "time_over_bound": _ratio(best, bound),
             "time_vs_full": None if full is measurement or full is None else _ratio(best, full.best),
             "memory_vs_full": None if full is measurement or full is None else _ratio(peak, full.peak_bytes),
-            "time_vs_lsg": None if lsg is measurement or lsg is None else _ratio(best, lsg.best),
+            "time_vs_lsg": None if lsg is None else _ratio(best, lsg.best),
+            "time_vs_original": None if original is None else _ratio(best, original.best),
+            "memory_vs_original": None if original is None else _ratio(peak, original.peak_bytes),
+            "time_vs_floor": None if floor is None else _ratio(best, floor.best),
             "peak_kib_per_token": None if peak is None else peak / 1024 / measurement.length,
         }
 

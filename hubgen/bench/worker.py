@@ -2,10 +2,12 @@
 
 `hubgen.bench.runner` runs this file as a script, the job as JSON on stdin, and reads the one line it prints that
 starts with the job's `result_marker`. One process per measurement, so that no configuration inherits another's warm
-caches, thread pools or heap. The file imports torch, transformers, the standard library and the LSG core
-(`hubgen.lsg.attention`, the code every rendered file includes verbatim) only; model jobs load the rendered modeling
-file named in the job from its path, as users load it, so the figures are those of the code that ships. Prefill jobs
-also import `hubgen.bench.prefill` and, through it, `hubgen.attention`, which a library model runs with.
+caches, thread pools or heap. At the top the file imports torch, safetensors and the standard library only, so that
+it also runs where hubgen cannot be imported: the original LSG's jobs run it in an isolated interpreter on the
+original's transformers (hubgen.bench.original). Model jobs load the modeling file named in the job from its path,
+as users load it, so the figures are those of the code that ships. Core jobs import the LSG core
+(`hubgen.lsg.attention`, the code every rendered file includes verbatim), dense-only jobs `hubgen.bench.dense_only`,
+prefill jobs `hubgen.bench.prefill` and, through it, `hubgen.attention`, when they start.
 
 Protocol of a core or model job (`_measure`):
 1. one untimed warm-up step at a shorter length on the same code path (the runner's `warmup_length`): loads
@@ -15,6 +17,7 @@ Protocol of a core or model job (`_measure`):
    freed between steps as `zero_grad()` does) and optimizer temporaries. Weights, optimizer state and inputs are
    not counted. That step is also the timing warm-up;
 3. `repeats` timed steps (`time.perf_counter`); the runner reports the best and the median.
+Inference jobs follow the same protocol with a forward under `torch.inference_mode()` as the step.
 """
 
 from __future__ import annotations
@@ -32,10 +35,9 @@ import weakref
 
 import torch
 import torch.nn.functional as F
+from safetensors.torch import load_file, save_file
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
-
-from hubgen.lsg.attention import LSGPattern, lsg_attention
 
 # Library warnings (BigBird's fallback at short warm-up lengths, Longformer's padding) would only clutter stderr.
 warnings.filterwarnings("ignore")
@@ -123,6 +125,8 @@ def core_step_factory(job: dict):
     model's attention layer passes them: projections of shape (batch, rows, heads, d) viewed as (batch, heads, rows,
     d), so a core that needs contiguous heads pays for the copy here as it would in a model.
     """
+    from hubgen.lsg.attention import LSGPattern, lsg_attention
+
     heads, head_dim, batch = job["heads"], job["head_dim"], job["batch"]
     setting = job.get("setting")
     if job["impl"] == "lsg":
@@ -175,10 +179,18 @@ def build_model(job: dict):
     }
     torch.manual_seed(job["seed"])
     kind = job["model"]
-    if kind == "lsg":
-        module = load_rendered(job["module_path"])
+    if kind in ("lsg", "dense", "original"):
+        # The original's file is the same kind of module: a config and the classes, loaded from its path.
+        module = load_rendered(job["original_modeling_file"] if kind == "original" else job["module_path"])
+        if kind == "dense":
+            from hubgen.bench.dense_only import patch_dense_only
+
+            patch_dense_only(module)
         config = module.LSGRobertaConfig(**common, **job["setting"])
-        return module.LSGRobertaForSequenceClassification(config)
+        model = module.LSGRobertaForSequenceClassification(config)
+        if job.get("weights_path"):  # the run's shared weights: the same numbers in every LSG model
+            model.load_state_dict(load_file(job["weights_path"]), strict=True)
+        return model
     if kind == "sdpa":
         config = transformers.RobertaConfig(**common, attn_implementation="sdpa")
         return transformers.RobertaForSequenceClassification(config)
@@ -197,16 +209,13 @@ def build_model(job: dict):
 
 
 def model_step_factory(job: dict):
-    """`make(length)` -> one training step (forward, backward, AdamW step) on fixed random token ids."""
+    """`make(length)` -> one training step (forward, backward, AdamW step) on fixed random token ids (padded as
+    `padded_batch` says when the batch has more than one row)."""
     model = build_model(job).train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=2e-5)
-    vocab = job["shape"]["vocab_size"]
 
     def make(length: int):
-        generator = torch.Generator().manual_seed(job["seed"])
-        ids = torch.randint(3, vocab, (job["batch"], length), generator=generator)
-        ids[:, 0] = 0  # the <s> token, as a tokenizer would put it
-        mask = torch.ones_like(ids)
+        ids, mask = padded_batch(job, length)
         labels = torch.ones(job["batch"], dtype=torch.long)
 
         def step() -> None:
@@ -217,6 +226,52 @@ def model_step_factory(job: dict):
         return step
 
     return make
+
+
+def padded_batch(job: dict, length: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Fixed random token ids of `length` for the job's batch, and its attention mask: as real batches are padded,
+    row i has `length - i * length // (2 * batch)` real tokens (the first the longest, none under half), then
+    padding tokens with mask 0."""
+    batch = job["batch"]
+    generator = torch.Generator().manual_seed(job["seed"])
+    ids = torch.randint(3, job["shape"]["vocab_size"], (batch, length), generator=generator)
+    ids[:, 0] = 0  # the <s> token, as a tokenizer would put it
+    mask = torch.ones_like(ids)
+    for row in range(1, batch):
+        real = length - row * length // (2 * batch)
+        ids[row, real:], mask[row, real:] = 1, 0  # roberta's <pad> id
+    return ids, mask
+
+
+def inference_step_factory(job: dict):
+    """`make(length)` -> one forward of the job's model in its dtype under `torch.inference_mode()`."""
+    dtype = getattr(torch, job["dtype"])
+    model = build_model(job).eval().to(dtype)
+
+    def make(length: int):
+        ids, mask = padded_batch(job, length)
+
+        def step() -> None:
+            with torch.inference_mode():
+                model(input_ids=ids, attention_mask=mask)
+
+        return step
+
+    return make
+
+
+def save_weights(job: dict) -> dict:
+    """Build the job's model once and save its weights, which every LSG contender of the run then loads."""
+    save_file({name: tensor.contiguous() for name, tensor in build_model(job).state_dict().items()}, job["path"])
+    return {"status": "ok", "path": job["path"]}
+
+
+def logits(job: dict) -> dict:
+    """The job's model's logits on a padded batch (eval mode, fp32): what two implementations must agree on."""
+    ids, mask = padded_batch(job, job["length"])
+    with torch.inference_mode():
+        output = build_model(job).eval()(input_ids=ids, attention_mask=mask).logits
+    return {"status": "ok", "logits": output.tolist()}
 
 
 # --- the measurements ------------------------------------------------------------------------------------------------
@@ -261,14 +316,18 @@ def _step_factory(kind: str):
         from hubgen.bench.prefill import prefill_step_factory
 
         return prefill_step_factory
-    return core_step_factory if kind == "core" else model_step_factory
+    return {"core": core_step_factory, "model": model_step_factory, "inference": inference_step_factory}[kind]
+
+
+# Jobs that measure nothing: one call, one result.
+ONE_SHOT = {"gemm": measure_gemm, "weights": save_weights, "logits": logits}
 
 
 def run_job(job: dict) -> dict:
     """The result of one job; failures (out of memory included) are results too, never a crash."""
     try:
-        if job["kind"] == "gemm":
-            result = measure_gemm(job)
+        if job["kind"] in ONE_SHOT:
+            result = ONE_SHOT[job["kind"]](job)
         else:
             make = _step_factory(job["kind"])(job)
             result = _measure(make, job["length"], job["warmup_length"], job["repeats"], job["max_memory_bytes"])

@@ -1,4 +1,4 @@
-"""`hubgen bench`: speed and memory of LSG attention against full attention, Longformer and BigBird."""
+"""`hubgen bench`: speed and memory of LSG attention against full attention, Longformer, BigBird and the original."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from typing import Annotated
 
 import typer
 
-from hubgen.bench.plan import MODELS, SECTIONS, BenchPlan, CoreSetting, ModelShape, quick_plan
+from hubgen.bench.original import original_modeling_file
+from hubgen.bench.plan import DTYPES, MODELS, SECTIONS, BenchPlan, CoreSetting, ModelShape, quick_plan
 from hubgen.cli._common import Json, console, emit_json, epilog, steps
 from hubgen.errors import InvalidInputError
 
@@ -50,11 +51,26 @@ def build_plan(
     max_memory_gb: float | None = None,
     seed: int = 0,
     threads: int | None = None,
+    inference_lengths: str | None = None,
+    inference_batches: str | None = None,
+    dtypes: str | None = None,
+    hidden_size: int | None = None,
+    original: Path | None = None,
+    rounds: int | None = None,
 ) -> BenchPlan:
     """The plan the options describe: the defaults (or `--quick`'s) with what the user gave on top."""
     from hubgen.bench.runner import available_memory_bytes
 
     overrides: dict = {"include_sdpa": sdpa, "seed": seed, "threads": threads}
+    if original is not None:
+        original_modeling_file(original)  # refused now, not after hours of measurements
+        overrides["original"] = str(original)
+    if inference_lengths is not None:
+        overrides["inference_lengths"] = _int_list("--inference-lengths", inference_lengths)
+    if inference_batches is not None:
+        overrides["inference_batches"] = _int_list("--inference-batches", inference_batches)
+    if dtypes is not None:
+        overrides["inference_dtypes"] = _name_list("--dtypes", dtypes, tuple(DTYPES))
     if lengths is not None:
         overrides["core_lengths"] = _int_list("--lengths", lengths)
     if lsg_lengths is not None:
@@ -71,7 +87,11 @@ def build_plan(
         overrides["sections"] = _name_list("--sections", sections, SECTIONS)
     if repeats is not None:
         overrides["repeats"] = repeats
-    if layers is not None:
+    if rounds is not None:
+        overrides["rounds"] = rounds
+    if hidden_size is not None:
+        overrides["model_shape"] = ModelShape.of_width(hidden_size, layers or ModelShape.num_hidden_layers)
+    elif layers is not None:
         overrides["model_shape"] = replace(ModelShape(), num_hidden_layers=layers)
     if attention_dropout is not None:
         overrides["attention_dropout"] = attention_dropout
@@ -114,7 +134,7 @@ def bench_command(
     models: Annotated[str | None, typer.Option(help=f"Model-level contenders (default: {','.join(MODELS)}).")] = None,
     sections: Annotated[
         str | None,
-        typer.Option(help="What to measure among core, model and prefill (default: core,model)."),
+        typer.Option(help="What to measure among core, model, inference and prefill (default: core,model)."),
     ] = None,
     sdpa: Annotated[bool, typer.Option("--sdpa/--no-sdpa", help="Measure full SDPA attention in the core.")] = True,
     repeats: Annotated[int | None, typer.Option(help="Timed steps after the warm-up (default: 3).")] = None,
@@ -142,18 +162,46 @@ def bench_command(
             "models converted from tiny trained bases (writes quality.md).",
         ),
     ] = False,
+    inference_lengths: Annotated[
+        str | None, typer.Option(help="Inference lengths (default: 512,...,16384; with --sections inference).")
+    ] = None,
+    inference_batches: Annotated[
+        str | None, typer.Option(help="Inference batch sizes; rows after the first are padded (default: 1,8).")
+    ] = None,
+    dtypes: Annotated[str | None, typer.Option(help=f"Inference dtypes (default: {','.join(DTYPES)}).")] = None,
+    hidden_size: Annotated[
+        int | None,
+        typer.Option(help="Width of the models: heads of 64, FFN 4x (default: 768, roberta-base's)."),
+    ] = None,
+    original: Annotated[
+        Path | None,
+        typer.Option(
+            help="A checkout of github.com/ccdv-ai/convert_checkpoint_to_lsg: the original LSG as a model-level "
+            "contender, on transformers 4.36.2 installed side by side, with the same weights."
+        ),
+    ] = None,
+    rounds: Annotated[
+        int | None,
+        typer.Option(
+            help="Measure everything this many times, in turn, keeping each figure's best: alternating runs steady the "
+            "ratios on a machine others load (default: 1)."
+        ),
+    ] = None,
     json_output: Json = False,
 ) -> None:
-    """Measure speed and peak memory of LSG attention (the core, and a model's training step) against full SDPA
-    attention, Longformer and BigBird, and (`--sections prefill`) a Llama-shaped library model's prefill with
-    attn_implementation "lsg" against "sdpa"; each figure in a fresh process. Writes a table, CSV, JSON and a PNG
+    """Measure speed and peak memory of LSG attention (the core, a model's training step and, with `--sections
+    inference`, its forward in fp32 and bf16) against full SDPA attention, Longformer, BigBird, a dense-only floor
+    (the LSG model with its core passing the values through) and, with `--original`, the original LSG, and
+    (`--sections prefill`) a Llama-shaped library model's prefill with attn_implementation "lsg" against "sdpa";
+    each figure in a fresh process. Writes a table, CSV, JSON and a PNG
     chart, and reports the performance targets as PASS/FAIL (it never fails for them)."""
     if quality:
         _quality(out, json_output)
         return
     plan = build_plan(
         quick, lengths, lsg_lengths, model_lengths, prefill_lengths, setting, models, sections, sdpa, repeats, layers,
-        attention_dropout, max_seconds, max_memory_gb, seed, threads,
+        attention_dropout, max_seconds, max_memory_gb, seed, threads, inference_lengths, inference_batches, dtypes,
+        hidden_size, original, rounds,
     )  # fmt: skip
     from hubgen.bench.report import document, print_tables, write_outputs
     from hubgen.bench.runner import run_benchmark
@@ -191,4 +239,6 @@ BENCH_EXAMPLES = epilog(
     "hubgen bench --sections model --models lsg,longformer --model-lengths 4096 --repeats 5",
     "hubgen bench --sections prefill --prefill-lengths 4096,8192,16384,32768",
     "hubgen bench --quality",
+    "hubgen bench --sections model,inference --original ../convert_checkpoint_to_lsg --hidden-size 256 "
+    "--model-lengths 4096,16384 --inference-lengths 4096,16384 --threads 2",
 )

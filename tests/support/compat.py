@@ -2,7 +2,8 @@
 
 hubgen promises that the ``modeling_lsg_<type>.py`` files it renders load on every transformers from 4.40 to
 the newest 5.x. The test process itself runs on the main environment's transformers, so checking that promise
-needs other transformers versions next to it, and a clean interpreter to use them from:
+needs other transformers versions next to it, and a clean interpreter to use them from (the machinery is
+hubgen.side_by_side, shared with `hubgen bench --original`; this module pins the versions and runs snippets):
 
 * :func:`ensure_transformers_env` installs one pinned transformers (and the libraries it needs) into
   ``<repo>/.compat/transformers-<version>/`` with ``pip install --target``. torch is never installed there:
@@ -20,23 +21,17 @@ working directory and script folder off ``sys.path``, so running from the reposi
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
-import json
 import os
-import shutil
 import subprocess
-import sys
-import sysconfig
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from importlib import metadata
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from packaging.markers import default_environment
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
+
+from hubgen import side_by_side
+from hubgen.side_by_side import COMMON_4X, installed, main_site_packages, runtime_requirements
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -46,30 +41,6 @@ COMPAT_DIR = Path(os.environ.get("HUBGEN_COMPAT_DIR", REPO_ROOT / ".compat"))
 #: Distributions whose code must never be importable in an isolated child.
 HIDDEN_DISTRIBUTIONS = ("hubgen",)
 
-#: Shared from the main environment on top of torch and torch's own requirements. numpy is not a torch
-#: requirement, but torch's tensor<->array bridge is compiled against the numpy ABI, so the child uses the
-#: numpy the main environment's torch was tested with rather than a second copy. hf-xet is an 11 MB compiled
-#: download accelerator that huggingface_hub>=0.32 requires but only calls when fetching files, which offline
-#: children never do; every pinned hub accepts the main env's version (the requirement check test verifies it).
-SHARED_EXTRA = ("numpy", "hf-xet")
-
-# Libraries every 4.x env below needs. Versions are the newest each transformers' own metadata allows today,
-# which is what ``pip install transformers==4.x`` gives a user now; pinning them keeps CI reproducible.
-# filelock, fsspec and typing_extensions are absent on purpose: torch requires them, so they are shared, as is
-# hf-xet (see SHARED_EXTRA).
-_COMMON_4X = (
-    "safetensors==0.8.0",  # >=0.4.1 (4.40) / >=0.4.3 (4.57); same as the main env
-    "packaging==26.3",
-    "pyyaml==6.0.3",
-    "regex==2026.11.15",
-    "tqdm==4.70.1",
-    "requests==2.34.2",  # transformers 4.x and huggingface_hub 0.x still use requests, not httpx
-    "urllib3==2.8.0",
-    "charset-normalizer==3.5.2",
-    "idna==3.20",
-    "certifi==2026.10.18",
-)
-
 #: Exact ``pip install --no-deps`` set for each supported transformers version. Keep every entry exact (``==``)
 #: and complete: ``tests/test_compat_envs.py`` checks that each installed distribution's requirements are met.
 TRANSFORMERS_PINS: dict[str, tuple[str, ...]] = {
@@ -77,19 +48,19 @@ TRANSFORMERS_PINS: dict[str, tuple[str, ...]] = {
         "transformers==4.40.2",
         "huggingface_hub==0.36.2",  # 4.40 caps huggingface_hub<1.0; 0.36.2 is the last 0.x
         "tokenizers==0.19.1",  # 4.40 requires >=0.19,<0.20
-        *_COMMON_4X,
+        *COMMON_4X,
     ),
     "4.46.3": (
         "transformers==4.46.3",
         "huggingface_hub==0.36.2",  # <1.0
         "tokenizers==0.20.3",  # 4.46 requires >=0.20,<0.21
-        *_COMMON_4X,
+        *COMMON_4X,
     ),
     "4.57.6": (
         "transformers==4.57.6",
         "huggingface_hub==0.36.2",  # <1.0 (>=0.34)
         "tokenizers==0.22.2",  # 4.57 requires >=0.22,<=0.23.0
-        *_COMMON_4X,
+        *COMMON_4X,
     ),
     "5.0.0": (
         "transformers==5.0.0",
@@ -116,8 +87,6 @@ TRANSFORMERS_PINS: dict[str, tuple[str, ...]] = {
 #: Versions the compatibility tests cover, oldest first. The main environment adds the newest 5.x.
 SUPPORTED_VERSIONS = tuple(TRANSFORMERS_PINS)
 
-_MARKER = ".complete.json"
-
 #: Variables that would redirect the child's Hugging Face caches or credentials away from its private HF_HOME.
 _HF_LOCATION_VARIABLES = (
     "HF_HUB_CACHE",
@@ -134,97 +103,14 @@ _HF_LOCATION_VARIABLES = (
     "HF_STORED_TOKENS_PATH",
 )
 
-# Runs first in the child: puts the chosen folders in front of the standard library, then runs the snippet as
-# __main__ from a real file so tracebacks show its source lines.
-_BOOTSTRAP = """\
-import json, os, runpy, sys
-sys.path[:] = json.loads(sys.argv[1]) + [p for p in sys.path if p not in ("", os.getcwd())]
-script = sys.argv[2]
-del sys.argv[1:3]
-sys.argv[0] = script
-runpy.run_path(script, run_name="__main__")
-"""
-
 
 class IsolatedRunError(AssertionError):
     """An isolated child exited non-zero; the message carries its output so pytest shows why."""
 
 
-def main_site_packages() -> Path:
-    """The main environment's site-packages: the one torch (and the test process) comes from."""
-    return Path(sysconfig.get_paths()["purelib"])
-
-
-@contextmanager
-def _exclusive_lock(lock_path: Path) -> Iterator[None]:
-    """Hold an exclusive advisory lock, so parallel test processes build a folder once, one at a time."""
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path, "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def build_once(folder: Path, stamp: dict, build: Callable[[Path], None]) -> Path:
-    """Create ``folder`` with ``build`` unless a previous build with the same ``stamp`` finished.
-
-    The marker is written last, so a folder left by an interrupted build (or one built from other pins or for
-    another Python) has no matching marker and is deleted and built again.
-    """
-    marker = folder / _MARKER
-    if _has_stamp(marker, stamp):
-        return folder
-    with _exclusive_lock(folder.with_name(folder.name + ".lock")):
-        if _has_stamp(marker, stamp):
-            return folder  # another process finished it while we waited
-        if folder.exists():
-            shutil.rmtree(folder)
-        folder.mkdir(parents=True)
-        build(folder)
-        partial = marker.with_suffix(".partial")
-        partial.write_text(json.dumps(stamp, indent=2, sort_keys=True) + "\n")
-        partial.replace(marker)  # atomic: a reader sees no marker or a whole one
-    return folder
-
-
-def _has_stamp(marker: Path, stamp: dict) -> bool:
-    """Whether ``marker`` exists and records exactly ``stamp``."""
-    try:
-        return json.loads(marker.read_text()) == stamp
-    except (OSError, ValueError):
-        return False
-
-
-def _python_stamp() -> dict:
-    """What makes a folder of compiled wheels unusable by another interpreter."""
-    return {"python": sys.implementation.cache_tag, "platform": sysconfig.get_platform()}
-
-
 def install_pinned(name: str, pins: Sequence[str]) -> Path:
-    """Return ``<COMPAT_DIR>/<name>`` holding exactly ``pins`` (``pip install --target``), installing if needed.
-
-    ``--no-deps`` makes the folder hold the list and nothing else, so it never drags in torch (an unpinned
-    torch resolution downloads gigabytes of CUDA wheels); the pins must therefore be complete. ``--only-binary``
-    keeps source builds (and their network fetches) out. ``--no-compile`` skips byte-compiling thousands of
-    files no test imports; Python compiles what is imported on first use and writes that cache atomically.
-    """
-    stamp = {"pins": sorted(pins), **_python_stamp()}
-
-    def install(target: Path) -> None:
-        command = [
-            sys.executable, "-m", "pip", "install",
-            "--target", str(target),
-            "--no-deps", "--only-binary", ":all:", "--no-compile",
-            "--disable-pip-version-check", "--no-input", "--quiet",
-            *pins,
-        ]  # fmt: skip
-        result = subprocess.run(command, check=False, capture_output=True, text=True)
-        if result.returncode != 0:
-            raise RuntimeError(f"installing {name} failed:\n{result.stdout}\n{result.stderr}")
-
-    return build_once(COMPAT_DIR / name, stamp, install)
+    """Return ``<COMPAT_DIR>/<name>`` holding exactly ``pins`` (see :func:`hubgen.side_by_side.install_pinned`)."""
+    return side_by_side.install_pinned(COMPAT_DIR, name, pins)
 
 
 def ensure_transformers_env(version: str) -> Path:
@@ -236,80 +122,23 @@ def ensure_transformers_env(version: str) -> Path:
     return install_pinned(f"transformers-{version}", pins)
 
 
-def _runtime_requirements(dist: metadata.Distribution) -> Iterator[Requirement]:
-    """What ``dist`` needs at runtime: its requirements without extras, with markers evaluated here."""
-    environment = {**default_environment(), "extra": ""}
-    for line in dist.requires or ():
-        requirement = Requirement(line)
-        if requirement.marker is None or requirement.marker.evaluate(environment):
-            yield requirement
-
-
-def _installed(site: Path) -> dict[str, metadata.Distribution]:
-    """Distributions installed in ``site``, by canonical name."""
-    return {canonicalize_name(d.metadata["Name"]): d for d in metadata.distributions(path=[str(site)])}
-
-
-def shared_distributions(site: Path | None = None) -> list[metadata.Distribution]:
-    """torch, everything torch needs at runtime, and :data:`SHARED_EXTRA`, as installed in the main env."""
-    installed = _installed(site or main_site_packages())
-    wanted, seen = ["torch", *SHARED_EXTRA], set()
-    while wanted:
-        name = canonicalize_name(wanted.pop())
-        if name in seen:
-            continue
-        if name not in installed:
-            raise RuntimeError(f"{name} is needed by the isolated children but not installed in the main env")
-        seen.add(name)
-        wanted.extend(r.name for r in _runtime_requirements(installed[name]))
-    return [installed[name] for name in sorted(seen)]
-
-
-def _top_level_entries(dist: metadata.Distribution) -> set[str]:
-    """The site-packages entries a distribution owns (packages, modules, ``.libs`` folders, dist-info)."""
-    if dist.files is None:
-        raise RuntimeError(f"{dist.metadata['Name']} has no RECORD; cannot tell which files it owns")
-    return {f.parts[0] for f in dist.files if f.parts[0] not in ("..", "__pycache__")}
-
-
-def _link_view(name: str, site: Path, entries: Iterable[str]) -> Path:
-    """A folder of symlinks to chosen ``site`` entries, usable as one ``sys.path`` item.
-
-    Linking (rather than putting ``site`` itself on the path) exposes only what was chosen: no hubgen and
-    none of the main env's other packages (accelerate, sentence-transformers, ...) that an older transformers
-    would otherwise detect and import. ``.pth`` files are dropped: children skip ``site``, so they would be
-    dead weight that only suggests otherwise.
-    """
-    entries = sorted(entry for entry in entries if not entry.endswith(".pth"))
-    digest = hashlib.sha256(json.dumps([str(site), entries]).encode()).hexdigest()[:12]
-    stamp = {"site": str(site), "entries": entries, **_python_stamp()}
-
-    def link(folder: Path) -> None:
-        for entry in entries:
-            (folder / entry).symlink_to(site / entry)
-
-    return build_once(COMPAT_DIR / f"{name}-{digest}", stamp, link)
-
-
 def shared_view() -> Path:
-    """The folder through which transformers envs reach the main env's torch (see :func:`shared_distributions`)."""
-    site = main_site_packages()
-    entries = set().union(*(_top_level_entries(d) for d in shared_distributions(site)))
-    return _link_view("shared", site, entries)
+    """The folder through which transformers envs reach the main env's torch."""
+    return side_by_side.shared_view(COMPAT_DIR)
 
 
 def main_view() -> Path:
     """The main env's site-packages minus hubgen, whether installed editable (``.pth`` hook) or as files."""
     site = main_site_packages()
-    installed = _installed(site)
+    available = installed(site)
     hidden = {canonicalize_name(n) for n in HIDDEN_DISTRIBUTIONS}
     hidden_entries = set(hidden)
-    for name in hidden & installed.keys():
-        hidden_entries |= _top_level_entries(installed[name])
+    for name in hidden & available.keys():
+        hidden_entries |= side_by_side.top_level_entries(available[name])
     entries = {
         entry.name for entry in site.iterdir() if entry.name not in hidden_entries and entry.name != "__pycache__"
     }
-    return _link_view("main", site, entries)
+    return side_by_side.link_view(COMPAT_DIR, "main", site, entries)
 
 
 def unmet_requirements(version: str) -> list[str]:
@@ -320,13 +149,13 @@ def unmet_requirements(version: str) -> list[str]:
     out of range, an installed distribution the pins do not name, or one that shadows a shared distribution.
     """
     target, shared = ensure_transformers_env(version), shared_view()
-    in_target, in_shared = _installed(target), _installed(shared)
+    in_target, in_shared = installed(target), installed(shared)
     visible = {**in_shared, **in_target}
     pinned = {canonicalize_name(Requirement(pin).name) for pin in TRANSFORMERS_PINS[version]}
     problems = [f"{name} is installed but not pinned" for name in sorted(in_target.keys() - pinned)]
     problems += [f"{name} shadows the shared copy" for name in sorted(in_target.keys() & in_shared.keys())]
     for name, dist in sorted(in_target.items()):
-        for requirement in _runtime_requirements(dist):
+        for requirement in runtime_requirements(dist):
             found = visible.get(canonicalize_name(requirement.name))
             if found is None:
                 problems.append(f"{name} requires {requirement}, which is missing")
@@ -383,7 +212,7 @@ def run_isolated(
         script.write_text(code)
         hf_home = Path(scratch) / "hf_home"
         hf_home.mkdir()
-        command = [sys.executable, "-I", "-S", "-c", _BOOTSTRAP, json.dumps(paths), str(script)]
+        command = side_by_side.isolated_command(paths, script)
         result = subprocess.run(
             command,
             check=False,
