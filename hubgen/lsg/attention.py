@@ -228,12 +228,10 @@ def sparse_keys(query, key, value, mask, pattern: LSGPattern) -> SparseKeys | No
 
 
 # --- block attention -------------------------------------------------------------------------------------------------
-# Written by hand because no library kernel computes "each query block sees its own key set". The work goes chunk by
-# chunk (some heads x some blocks), each chunk small enough to stay in cache. A chunk's keys come in two parts,
-# attended separately and merged by their log-sum-exp: its local blocks, overlapping windows read in place as strided
-# views of the (once) padded text, and, when there are any, its global and sparse keys, gathered (a small copy). Only
-# the output and the log-sum-exp are kept; the backward pass recomputes the probabilities chunk by chunk, part by
-# part, from the merged statistics. Memory therefore stays linear in the length and no score matrix is ever stored.
+# Written by hand because no library kernel computes "each query block sees its own gathered key set". The work goes
+# chunk by chunk (some heads x some blocks), each chunk small enough to stay in cache: its key set is gathered (a
+# small copy), attended, and only the output and the log-sum-exp are kept; the backward pass recomputes the
+# probabilities chunk by chunk. Memory therefore stays linear in the length and no score matrix is ever stored.
 
 _CPU_CHUNK_BYTES = 4 * 2**20
 _ACCELERATOR_CHUNK_BYTES = 256 * 2**20
@@ -296,12 +294,6 @@ class _KeyPlan:
         self.blocks = self.t // self.b
         self.query, self.key, self.value = query, key, value
         self.text_mask = key_mask[:, self.g :]
-        # The text with one block of padding on either side (causal: before only), so that the local keys of every
-        # block are one strided window of it.
-        after = 0 if pattern.is_causal else self.b
-        self.local_key = F.pad(key[:, :, self.g :], (0, 0, self.b, after))
-        self.local_value = F.pad(value[:, :, self.g :], (0, 0, self.b, after))
-        self.local_mask = F.pad(self.text_mask, (self.b, after), value=False)
         self.sparse = sparse
         self.scale = 1.0 / math.sqrt(d)
         self.accumulate = _softmax_dtype(query.dtype)
@@ -322,17 +314,9 @@ class _KeyPlan:
     def text_rows(self, chunk: _Chunk) -> slice:
         return slice(self.g + chunk.c0 * self.b, self.g + chunk.c1 * self.b)
 
-    def queries(self, chunk: _Chunk) -> torch.Tensor:
-        """The chunk's text queries as a (heads, blocks, b, d) view."""
-        heads, count = chunk.h1 - chunk.h0, chunk.c1 - chunk.c0
-        return self.query[chunk.batch, chunk.heads, self.text_rows(chunk)].view(heads, count, self.b, self.d)
-
     def rows_of(self, tensor: torch.Tensor, chunk: _Chunk) -> torch.Tensor:
-        """The chunk's text rows of a (batch, length, heads, d) tensor (output, its gradient) as (heads, blocks, b, d)."""
-        heads, count = chunk.h1 - chunk.h0, chunk.c1 - chunk.c0
-        return (
-            tensor[chunk.batch, self.text_rows(chunk), chunk.heads].transpose(0, 1).view(heads, count, self.b, self.d)
-        )
+        """The chunk's text rows of a (batch, heads, length, d) tensor, as (heads * blocks, b, d)."""
+        return tensor[chunk.batch, chunk.heads, self.text_rows(chunk)].reshape(chunk.size, self.b, self.d)
 
     def sparse_windows(self, chunk: _Chunk) -> list:
         """(index, visible) of each sparse window of the chunk, both (heads, blocks, s)."""
@@ -351,74 +335,58 @@ class _KeyPlan:
             for start in starts
         ]
 
-    def local(self, chunk: _Chunk, padded: torch.Tensor) -> torch.Tensor:
-        """Keys (or values) of the chunk's local blocks, (heads, blocks, local_window, d): overlapping windows of the
-        padded text read in place, no copy."""
-        window, b = self.pattern.local_window, self.b
-        rows = padded[chunk.batch, chunk.heads, chunk.c0 * b : chunk.c1 * b + window - b]
-        return rows.unfold(1, window, b).transpose(2, 3)
-
-    def local_hidden(self, chunk: _Chunk) -> torch.Tensor:
-        """Which local keys each query may NOT see: (1, blocks, 1, local_window), or per query when causal."""
-        window, b = self.pattern.local_window, self.b
-        visible = self.local_mask[chunk.batch, chunk.c0 * b : chunk.c1 * b + window - b].unfold(0, window, b)
-        hidden = ~visible[None, :, None, :]
-        if self.pattern.is_causal:
-            future = torch.ones(b, b, dtype=torch.bool, device=hidden.device).triu(1)
-            hidden = hidden.expand(-1, -1, b, -1).clone()
-            hidden[..., b:] |= future
-        return hidden
-
     def gather(self, chunk: _Chunk, tensor, sparse_source, windows) -> torch.Tensor:
-        """Global and sparse keys (or values) of the chunk: a small copy, (heads, blocks, g + sparse slots, d)."""
-        heads, count = chunk.h1 - chunk.h0, chunk.c1 - chunk.c0
+        """Keys (or values) of the chunk: a small copy, (heads * blocks, key_slots, d)."""
+        heads, count, b = chunk.h1 - chunk.h0, chunk.c1 - chunk.c0, self.b
         rows = tensor[chunk.batch, chunk.heads]
         parts = [rows[:, : self.g].unsqueeze(1).expand(-1, count, -1, -1)]
+        span = (count + 1 if self.pattern.is_causal else count + 2) * b
+        local = _padded_rows(rows[:, self.g :], (chunk.c0 - 1) * b, span, 0, dim=1)
+        parts.append(local.unfold(1, self.pattern.local_window, b).transpose(2, 3))
         source = rows[:, self.g :] if sparse_source is None else sparse_source[chunk.batch, chunk.heads]
         for index, _ in windows:
             # Row copies per head (index_select) are several times faster than one gather with an expanded index.
             picked = [source[head].index_select(0, index[head].reshape(-1)) for head in range(heads)]
             parts.append(torch.stack(picked).view(heads, count, -1, self.d))
-        return torch.cat(parts, dim=2)
+        return torch.cat(parts, dim=2).reshape(chunk.size, self.pattern.key_slots, self.d)
 
-    def far_hidden(self, chunk: _Chunk, windows) -> torch.Tensor:
-        """Which global and sparse keys the chunk's queries may NOT see: (heads, blocks, 1, g + sparse slots)."""
-        heads, count = chunk.h1 - chunk.h0, chunk.c1 - chunk.c0
-        parts = [self.text_mask.new_ones(heads, count, self.g)]
+    def hidden(self, chunk: _Chunk, windows) -> torch.Tensor:
+        """Which gathered keys each query may NOT see: (heads * blocks, 1, key_slots), or per query when causal."""
+        heads, count, b = chunk.h1 - chunk.h0, chunk.c1 - chunk.c0, self.b
+        span = (count + 1 if self.pattern.is_causal else count + 2) * b
+        local = _padded_rows(self.text_mask[chunk.batch], (chunk.c0 - 1) * b, span, False).unfold(
+            0, self.pattern.local_window, b
+        )
+        parts = [self.text_mask.new_ones(heads, count, self.g), local.expand(heads, -1, -1)]
         parts.extend(visible for _, visible in windows)
-        return ~torch.cat(parts, dim=2)[:, :, None]
-
-    def parts(self, chunk: _Chunk, sparse_keys_, sparse_values, windows) -> list:
-        """(keys, values, hidden) of each part of the chunk's key set: local blocks, then global and sparse keys."""
-        parts = [(self.local(chunk, self.local_key), self.local(chunk, self.local_value), self.local_hidden(chunk))]
-        if self.g or windows:
-            keys = self.gather(chunk, self.key, sparse_keys_, windows)
-            values = self.gather(chunk, self.value, sparse_values, windows)
-            parts.append((keys, values, self.far_hidden(chunk, windows)))
-        return parts
+        hidden = ~torch.cat(parts, dim=2).reshape(chunk.size, 1, self.pattern.key_slots)
+        if self.pattern.is_causal:
+            start = self.g + b
+            future = torch.ones(b, b, dtype=torch.bool, device=hidden.device).triu(1)
+            hidden = hidden.expand(-1, b, -1).clone()
+            hidden[:, :, start : start + b] |= future
+        return hidden
 
     def scores(self, queries, keys, hidden) -> torch.Tensor:
-        """Masked, scaled scores of one part in the softmax dtype, (heads, blocks, b, keys)."""
-        scores = torch.matmul(queries, keys.transpose(-1, -2)).to(self.accumulate).mul_(self.scale)
+        """Masked, scaled scores in the softmax dtype, (heads * blocks, b, key_slots)."""
+        scores = torch.bmm(queries, keys.transpose(1, 2)).to(self.accumulate).mul_(self.scale)
         return scores.masked_fill_(hidden, _mask_value(self.accumulate))
 
-    def scatter_local(self, chunk: _Chunk, grad, target) -> None:
-        """Add the gradient of the local keys (or values), (heads, blocks, local_window, d), back to the text rows."""
-        heads, count, b = chunk.h1 - chunk.h0, chunk.c1 - chunk.c0, self.b
-        text = target[chunk.batch, chunk.heads, self.g :].view(heads, self.blocks, b, self.d)
+    def scatter(self, chunk: _Chunk, grad, target, sparse_target, windows) -> None:
+        """Add the gradient of gathered keys (or values) back to the rows they were gathered from."""
+        heads, count, b, g = chunk.h1 - chunk.h0, chunk.c1 - chunk.c0, self.b, self.g
+        grad = grad.view(heads, count, self.pattern.key_slots, self.d)
+        rows = target[chunk.batch, chunk.heads]
+        rows[:, :g] += grad[:, :, :g].sum(dim=1)
+        local = grad[:, :, g : g + self.pattern.local_window]
+        text = rows[:, g:].view(heads, self.blocks, b, self.d)
         for offset in range(self.pattern.local_window // b):
             first = chunk.c0 - 1 + offset
             lo, hi = max(first, 0), min(first + count, self.blocks)
             if lo < hi:
-                text[:, lo:hi] += grad[:, lo - first : hi - first, offset * b : (offset + 1) * b]
-
-    def scatter(self, chunk: _Chunk, grad, target, sparse_target, windows) -> None:
-        """Add the gradient of the gathered global and sparse keys (or values) back to the rows they came from."""
-        heads, g = chunk.h1 - chunk.h0, self.g
-        rows = target[chunk.batch, chunk.heads]
-        rows[:, :g] += grad[:, :, :g].sum(dim=1)
+                text[:, lo:hi] += local[:, lo - first : hi - first, offset * b : (offset + 1) * b]
         sink = rows[:, g:] if sparse_target is None else sparse_target[chunk.batch, chunk.heads]
-        position = g
+        position = g + self.pattern.local_window
         for index, _ in windows:
             width = index.shape[-1]
             flat = index.reshape(heads, -1, 1).expand(-1, -1, self.d)
@@ -465,16 +433,23 @@ def _fused(plan: _KeyPlan, drop: _Dropout) -> bool:
 
 
 def _additive(hidden: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
-    """The fused kernels take the mask as an additive bias of the queries' dtype, of the hidden mask's shape."""
+    """The fused kernels take the mask as an additive bias of the queries' dtype, (chunk, 1, rows, key_slots)."""
     bias = torch.zeros(hidden.shape, dtype=dtype, device=hidden.device)
-    return bias.masked_fill_(hidden, _mask_value(dtype))
+    return bias.masked_fill_(hidden, _mask_value(dtype))[:, None]
 
 
 def _attend(plan: _KeyPlan, queries, keys, values, hidden, drop: _Dropout):
-    """Output and log-sum-exp of one part of a chunk's keys: in one fused pass when it applies, else with scores
-    materialised for the part only."""
+    """Output and log-sum-exp of one chunk: in one fused pass when it applies, else with scores materialised for
+    the chunk only."""
     if _fused(plan, drop):
-        return _CPU_FLASH(queries, keys, values, attn_mask=_additive(hidden, queries.dtype), scale=plan.scale)
+        out, lse = _CPU_FLASH(
+            queries[:, None],
+            keys[:, None],
+            values[:, None],
+            attn_mask=_additive(hidden, queries.dtype),
+            scale=plan.scale,
+        )
+        return out[:, 0], lse[:, 0]
     scores = plan.scores(queries, keys, hidden)
     top = scores.amax(dim=-1, keepdim=True)
     probs = scores.sub_(top).exp_()
@@ -482,39 +457,30 @@ def _attend(plan: _KeyPlan, queries, keys, values, hidden, drop: _Dropout):
     keep = drop.factor(probs)
     if keep is not None:
         probs.mul_(keep)
-    out = torch.matmul(probs.to(values.dtype), values).div_(total.to(values.dtype))
+    out = torch.bmm(probs.to(values.dtype), values).div_(total.to(values.dtype))
     return out, (top + total.log()).squeeze(-1)
 
 
-def _merge(results):
-    """Output and log-sum-exp over all keys from those of the parts: each part's output weighs exp(lse_part - lse)."""
-    if len(results) == 1:
-        return results[0]
-    lse = torch.logsumexp(torch.stack([part_lse for _, part_lse in results]), dim=0)
-    out = sum(part_out * (part_lse - lse).exp_()[..., None].to(part_out.dtype) for part_out, part_lse in results)
-    return out, lse
-
-
 def _attend_backward(plan: _KeyPlan, queries, keys, values, hidden, out, lse, d_out, drop: _Dropout):
-    """Gradients of one part of a chunk's keys with respect to its queries, keys and values: `out` and `lse` are
-    those of all the keys, so the part's probabilities and the softmax's correction term are the merged ones."""
+    """Gradients of one chunk with respect to its queries, gathered keys and gathered values."""
     if _fused(plan, drop):
-        return _CPU_FLASH_BACKWARD(
-            d_out,
-            queries,
-            keys,
-            values,
-            out,
-            lse,
+        grads = _CPU_FLASH_BACKWARD(
+            d_out[:, None],
+            queries[:, None],
+            keys[:, None],
+            values[:, None],
+            out[:, None],
+            lse[:, None],
             0.0,
             False,
             attn_mask=_additive(hidden, queries.dtype),
             scale=plan.scale,
         )
+        return tuple(grad[:, 0] for grad in grads)
     probs = plan.scores(queries, keys, hidden).sub_(lse[..., None]).exp_()
     grad_values, d_scores = _softmax_backward(probs, drop.factor(probs), d_out, values, out, plan.scale)
     d_scores = d_scores.to(queries.dtype)
-    return torch.matmul(d_scores, keys), torch.matmul(d_scores.transpose(-1, -2), queries), grad_values
+    return torch.bmm(d_scores, keys), torch.bmm(d_scores.transpose(1, 2), queries), grad_values
 
 
 def _softmax_backward(probs, keep, d_out, values, out, scale):
@@ -566,9 +532,12 @@ def _global_backward(plan, query, key, value, key_mask, out, lse, grad_out, drop
 
 
 def _chunk_forward(plan: _KeyPlan, chunk: _Chunk, sparse_keys_, sparse_values, drop: _Dropout, out, lse) -> None:
-    queries = plan.queries(chunk)
-    parts = plan.parts(chunk, sparse_keys_, sparse_values, plan.sparse_windows(chunk))
-    chunk_out, chunk_lse = _merge([_attend(plan, queries, *part, drop) for part in parts])
+    windows = plan.sparse_windows(chunk)
+    keys = plan.gather(chunk, plan.key, sparse_keys_, windows)
+    values = plan.gather(chunk, plan.value, sparse_values, windows)
+    chunk_out, chunk_lse = _attend(
+        plan, plan.rows_of(plan.query, chunk), keys, values, plan.hidden(chunk, windows), drop
+    )
     heads, rows = chunk.h1 - chunk.h0, plan.text_rows(chunk)
     out[chunk.batch, rows, chunk.heads] = chunk_out.reshape(heads, -1, plan.d).transpose(0, 1)
     lse[chunk.batch, chunk.heads, rows] = chunk_lse.reshape(heads, -1)
@@ -579,22 +548,21 @@ def _chunk_backward(
 ) -> None:
     grad_query, grad_key, grad_value, grad_sparse_keys, grad_sparse_values = grads
     windows = plan.sparse_windows(chunk)
-    heads, rows = chunk.h1 - chunk.h0, plan.text_rows(chunk)
-    queries = plan.queries(chunk)
-    chunk_out, chunk_d_out = plan.rows_of(out, chunk), plan.rows_of(grad_out, chunk)
-    chunk_lse = lse[chunk.batch, chunk.heads, rows].view(queries.shape[:-1])
-    (local, *far) = [
-        _attend_backward(plan, queries, *part, chunk_out, chunk_lse, chunk_d_out, drop)
-        for part in plan.parts(chunk, sparse_keys_, sparse_values, windows)
-    ]
-    grad_chunk_query, grad_keys, grad_values = local
-    plan.scatter_local(chunk, grad_keys, grad_key)
-    plan.scatter_local(chunk, grad_values, grad_value)
-    for part_query, part_keys, part_values in far:
-        grad_chunk_query = grad_chunk_query + part_query
-        plan.scatter(chunk, part_keys, grad_key, grad_sparse_keys, windows)
-        plan.scatter(chunk, part_values, grad_value, grad_sparse_values, windows)
-    grad_query[chunk.batch, chunk.heads, rows] = grad_chunk_query.reshape(heads, -1, plan.d)
+    heads, rows, d = chunk.h1 - chunk.h0, plan.text_rows(chunk), plan.d
+    grad_chunk_query, grad_keys, grad_values = _attend_backward(
+        plan,
+        plan.rows_of(plan.query, chunk),
+        plan.gather(chunk, plan.key, sparse_keys_, windows),
+        plan.gather(chunk, plan.value, sparse_values, windows),
+        plan.hidden(chunk, windows),
+        out[chunk.batch, rows, chunk.heads].transpose(0, 1).reshape(chunk.size, -1, d),
+        lse[chunk.batch, chunk.heads, rows].reshape(chunk.size, -1),
+        grad_out[chunk.batch, rows, chunk.heads].transpose(0, 1).reshape(chunk.size, -1, d),
+        drop,
+    )
+    grad_query[chunk.batch, chunk.heads, rows] = grad_chunk_query.reshape(heads, -1, d)
+    plan.scatter(chunk, grad_keys, grad_key, grad_sparse_keys, windows)
+    plan.scatter(chunk, grad_values, grad_value, grad_sparse_values, windows)
 
 
 class _LSGAttentionFunction(torch.autograd.Function):
@@ -659,16 +627,11 @@ def _lsg_probabilities(query, key, value, key_mask, sparse, pattern) -> torch.Te
     probs = query.new_zeros(plan.n, plan.h, plan.t, pattern.key_slots, dtype=plan.accumulate)
     source = None if sparse is None else sparse.keys
     for chunk in plan.chunks():
-        queries = plan.queries(chunk)
-        scores = [
-            plan.scores(queries, keys, hidden)
-            for keys, _, hidden in plan.parts(chunk, source, source, plan.sparse_windows(chunk))
-        ]
-        if len(scores) > 1:  # back to the slot order [global | local | sparse]
-            local, far = scores
-            scores = [far[..., : plan.g], local, far[..., plan.g :]]
+        windows = plan.sparse_windows(chunk)
+        keys = plan.gather(chunk, key, source, windows)
+        scores = plan.scores(plan.rows_of(query, chunk), keys, plan.hidden(chunk, windows))
         blocks = slice(chunk.c0 * plan.b, chunk.c1 * plan.b)
-        probs[chunk.batch, chunk.heads, blocks] = torch.softmax(torch.cat(scores, dim=-1), dim=-1).reshape(
+        probs[chunk.batch, chunk.heads, blocks] = torch.softmax(scores, dim=-1).reshape(
             chunk.h1 - chunk.h0, -1, pattern.key_slots
         )
     return probs.to(query.dtype)
