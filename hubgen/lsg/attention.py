@@ -111,7 +111,7 @@ def _norm_selection(key: torch.Tensor, mask: torch.Tensor, pattern: LSGPattern) 
     chunk = min(pattern.block_size, pattern.sparse_block_size)
     keep = chunk // pattern.sparsity_factor
     with torch.no_grad():
-        norms = torch.linalg.vector_norm(key, dim=-1, dtype=torch.float32) * mask[:, None, :]  # no float32 copy
+        norms = torch.linalg.vector_norm(key, dim=-1, dtype=_softmax_dtype(key.dtype)) * mask[:, None, :]
         order = norms.view(n, h, t // chunk, chunk).argsort(dim=-1, stable=True)[..., chunk - keep :]
         offsets = torch.arange(0, t, chunk, device=key.device).view(1, 1, -1, 1)
         index = (order + offsets).reshape(n, h, -1)
