@@ -400,7 +400,9 @@ def _global_scores(plan: _KeyPlan, query, key, key_mask) -> torch.Tensor:
     """Scores of the global queries, (n, h, g, keys): they see every row (causal: only the global rows)."""
     g = plan.g
     keys = key[:, :, :g] if plan.pattern.is_causal else key
-    scores = torch.matmul(query[:, :, :g], keys.transpose(-1, -2)).to(plan.accumulate).mul_(plan.scale)
+    # keys @ queries^T reads the keys as they lie (rows of head_dim); queries @ keys^T would copy them transposed.
+    scores = torch.matmul(keys, query[:, :, :g].transpose(-1, -2)).transpose(-1, -2)
+    scores = scores.to(plan.accumulate).mul_(plan.scale)
     if not plan.pattern.is_causal:
         scores.masked_fill_(~key_mask[:, None, None, :], _mask_value(plan.accumulate))
     return scores
