@@ -140,6 +140,40 @@ def test_bfloat16_follows_float32():
     torch.testing.assert_close(approx.float(), exact, atol=0.05, rtol=0.05)
 
 
+@pytest.mark.parametrize("kind,causal", [("norm", False), ("none", True)])
+def test_bfloat16_gradients_follow_float32_with_float32_statistics(kind, causal):
+    """The bf16 path keeps its softmax statistics (the saved log-sum-exp) in float32, and its gradients follow the
+    float32 ones within bf16's precision."""
+    pattern = Pattern(g=1, b=BLOCK, s=BLOCK, f=2, kind=kind, causal=causal)
+    inputs = make_inputs(g=1, t=40)
+    weights = torch.randn(2, 41, 3, 4, generator=torch.Generator().manual_seed(1))
+    results = {}
+    for dtype in (torch.float32, torch.bfloat16):
+        leaves = [x.detach().to(dtype).requires_grad_() for x in inputs[:3]]
+        out, _ = run_lsg((*leaves, inputs[3]), pattern)
+        log_sum_exp = out.grad_fn.saved_tensors[-1]
+        assert log_sum_exp.dtype == torch.float32
+        (out.float() * weights).sum().backward()
+        results[dtype] = [out.float()] + [leaf.grad.float() for leaf in leaves]
+    for approx, exact in zip(results[torch.bfloat16], results[torch.float32]):
+        torch.testing.assert_close(approx, exact, atol=0.05, rtol=0.05)
+
+
+def test_dropout_keeps_each_probability_at_the_rate_asked_and_the_expectation():
+    """Attention dropout drops a probability with the rate asked (rounded to 1/65536) and scales the kept ones by
+    the inverse of the keep rate; the same seed replays the same factors."""
+    drop = attention._Dropout(0.3, seed=5, device=torch.device("cpu"))
+    factor = drop.factor(torch.empty(1000, 1001))
+    assert factor.shape == (1000, 1001)
+    assert abs((factor == 0).double().mean().item() - 0.3) < 0.003
+    assert abs(factor.double().mean().item() - 1.0) < 0.005
+    zero, kept = factor.unique().tolist()
+    assert zero == 0.0
+    assert kept == pytest.approx(65536 / (65536 - 19661), rel=1e-6)
+    replayed = attention._Dropout(0.3, seed=5, device=torch.device("cpu")).factor(torch.empty(1000, 1001))
+    assert torch.equal(factor, replayed)
+
+
 def test_attention_weights_are_probabilities_over_the_key_slots():
     pattern = Pattern(g=2, b=BLOCK, s=BLOCK, f=2, kind="norm")
     _, probs = run_lsg(make_inputs(g=2, t=40), pattern, output_attentions=True)

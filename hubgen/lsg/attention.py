@@ -111,7 +111,7 @@ def _norm_selection(key: torch.Tensor, mask: torch.Tensor, pattern: LSGPattern) 
     chunk = min(pattern.block_size, pattern.sparse_block_size)
     keep = chunk // pattern.sparsity_factor
     with torch.no_grad():
-        norms = key.float().norm(dim=-1) * mask[:, None, :]
+        norms = torch.linalg.vector_norm(key, dim=-1, dtype=_softmax_dtype(key.dtype)) * mask[:, None, :]
         order = norms.view(n, h, t // chunk, chunk).argsort(dim=-1, stable=True)[..., chunk - keep :]
         offsets = torch.arange(0, t, chunk, device=key.device).view(1, 1, -1, 1)
         index = (order + offsets).reshape(n, h, -1)
@@ -369,6 +369,8 @@ class _KeyPlan:
 
     def scores(self, queries, keys, hidden) -> torch.Tensor:
         """Masked, scaled scores in the softmax dtype, (heads * blocks, b, key_slots)."""
+        if queries.dtype == self.accumulate:  # one GEMM scales the products and adds them to the mask's bias
+            return torch.baddbmm(_bias(hidden, self.accumulate), queries, keys.transpose(1, 2), alpha=self.scale)
         scores = torch.bmm(queries, keys.transpose(1, 2)).to(self.accumulate).mul_(self.scale)
         return scores.masked_fill_(hidden, _mask_value(self.accumulate))
 
@@ -398,10 +400,19 @@ def _global_scores(plan: _KeyPlan, query, key, key_mask) -> torch.Tensor:
     """Scores of the global queries, (n, h, g, keys): they see every row (causal: only the global rows)."""
     g = plan.g
     keys = key[:, :, :g] if plan.pattern.is_causal else key
-    scores = torch.matmul(query[:, :, :g], keys.transpose(-1, -2)).to(plan.accumulate).mul_(plan.scale)
+    # keys @ queries^T reads the keys as they lie (rows of head_dim); queries @ keys^T would copy them transposed.
+    scores = torch.matmul(keys, query[:, :, :g].transpose(-1, -2)).transpose(-1, -2)
+    scores = scores.to(plan.accumulate).mul_(plan.scale)
     if not plan.pattern.is_causal:
         scores.masked_fill_(~key_mask[:, None, None, :], _mask_value(plan.accumulate))
     return scores
+
+
+# Dropout draws are 16-bit integers, four from each 64-bit draw of the generator: random numbers are most of the cost
+# of attention dropout on CPU, and four per draw make them several times cheaper than one float each. The dropout
+# probability is rounded to a multiple of 1/65536 (FlashAttention rounds it to 1/256) and the kept probabilities
+# are scaled by the exact inverse of the rounded keep rate, so each output's expectation is unchanged.
+_DROPOUT_LEVELS = 2**16
 
 
 class _Dropout:
@@ -410,16 +421,24 @@ class _Dropout:
     def __init__(self, p: float, seed: int, device: torch.device):
         self.p = p
         self.generator = None
+        dropped = round(p * _DROPOUT_LEVELS)
+        kept = _DROPOUT_LEVELS - dropped
+        # A 16-bit draw is uniform over [-2^15, 2^15): it is kept when at least this, with probability kept / levels.
+        self.threshold = dropped - _DROPOUT_LEVELS // 2
+        self.scale = _DROPOUT_LEVELS / kept if kept else 0.0
         if p > 0:
             self.generator = torch.Generator(device=device)
             self.generator.manual_seed(seed)
 
     def factor(self, like: torch.Tensor) -> torch.Tensor | None:
-        """keep / (1 - p) for every probability, drawn in call order (None without dropout)."""
+        """keep / P(keep) for every probability, drawn in call order (None without dropout)."""
         if self.generator is None:
             return None
-        keep = torch.rand(like.shape, generator=self.generator, device=like.device, dtype=like.dtype) >= self.p
-        return keep.to(like.dtype) / (1.0 - self.p)
+        count = like.numel()
+        words = torch.empty(-(-count // 4), dtype=torch.int64, device=like.device)
+        words.random_(torch.iinfo(torch.int64).min, None, generator=self.generator)
+        draws = words.view(torch.int16)[:count].view(like.shape)
+        return (draws >= self.threshold).to(like.dtype).mul_(self.scale)
 
 
 def _fused(plan: _KeyPlan, drop: _Dropout) -> bool:
@@ -432,10 +451,16 @@ def _fused(plan: _KeyPlan, drop: _Dropout) -> bool:
     )
 
 
+def _bias(hidden: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """The mask as an additive bias: the lowest finite value where hidden (a score added to it stays that value in
+    float32 and wider, so the softmax is that of the masked scores), zero elsewhere."""
+    bias = torch.zeros(hidden.shape, dtype=dtype, device=hidden.device)
+    return bias.masked_fill_(hidden, _mask_value(dtype))
+
+
 def _additive(hidden: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     """The fused kernels take the mask as an additive bias of the queries' dtype, (chunk, 1, rows, key_slots)."""
-    bias = torch.zeros(hidden.shape, dtype=dtype, device=hidden.device)
-    return bias.masked_fill_(hidden, _mask_value(dtype))[:, None]
+    return _bias(hidden, dtype)[:, None]
 
 
 def _attend(plan: _KeyPlan, queries, keys, values, hidden, drop: _Dropout):
