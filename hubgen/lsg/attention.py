@@ -442,12 +442,16 @@ class _Dropout:
 
 
 def _fused(plan: _KeyPlan, drop: _Dropout) -> bool:
-    """torch's fused CPU kernels apply: CPU tensors of a supported dtype, and no dropout to replay."""
+    """torch's fused CPU kernels apply: float32 CPU tensors, and no dropout to replay.
+
+    In bfloat16 the explicit path (bf16 GEMMs, float32 softmax statistics) is the faster one on these short
+    blocks: 20% faster inference and 25% faster training steps at model level (RoBERTa shape, 4,096 tokens, one
+    thread), equally close to the float32 result."""
     return (
         _CPU_FLASH is not None
         and drop.generator is None
         and plan.query.device.type == "cpu"
-        and plan.query.dtype in (torch.float32, torch.bfloat16)
+        and plan.query.dtype == torch.float32
     )
 
 
