@@ -85,6 +85,28 @@ def test_causal_pattern_matches_dense_oracle(kind, t):
     assert_matches_oracle(Pattern(g=2, b=BLOCK, s=BLOCK, f=2, kind=kind, causal=True), t=t)
 
 
+@pytest.mark.parametrize(
+    "kind,causal",
+    [(kind, False) for kind in ("none", "stride", "block_stride", "norm", "pooling", "bos_pooling")]
+    + [("none", True), ("norm", True)],
+)
+@pytest.mark.parametrize("no_gradient", [torch.inference_mode, torch.no_grad])
+def test_inference_path_matches_dense_oracle(monkeypatch, kind, causal, no_gradient):
+    """Without gradients or dropout the core takes its forward-only path (softmax in the inputs' dtype, no
+    log-sum-exp kept), never the autograd function; it computes what the dense oracle does."""
+    pattern = Pattern(g=2, b=BLOCK, s=BLOCK, f=2, kind=kind, causal=causal)
+    query, key, value, key_mask = make_inputs(g=2, t=56, padded=13)
+
+    def no_graph(*args):
+        raise AssertionError("the inference path built the autograd function")
+
+    monkeypatch.setattr(attention._LSGAttentionFunction, "apply", no_graph)
+    with no_gradient():
+        out, _ = run_lsg((query, key, value, key_mask), pattern)
+    expected = dense_reference(query.double(), key.double(), value.double(), key_mask, pattern)
+    torch.testing.assert_close(out.double(), expected, atol=1e-5, rtol=1e-5)
+
+
 def test_masked_first_token_and_heavy_padding():
     pattern = Pattern(g=1, b=BLOCK, s=BLOCK, f=2, kind="norm")
     assert_matches_oracle(pattern, t=40, padded=20, mask_first=True)
