@@ -230,17 +230,11 @@ def sparse_keys(query, key, value, mask, pattern: LSGPattern) -> SparseKeys | No
 # --- block attention -------------------------------------------------------------------------------------------------
 # Written by hand because no library kernel computes "each query block sees its own gathered key set". The work goes
 # chunk by chunk (some heads x some blocks), each chunk small enough to stay in cache: its key set is gathered (a
-# small copy), attended, and only the output and the log-sum-exp are kept; the backward pass recomputes the
-# probabilities chunk by chunk. Memory therefore stays linear in the length and no score matrix is ever stored.
+# small copy) and attended; for the backward pass only the probabilities over its key slots are kept (with the dropout
+# mask), never a score matrix over the whole length, so memory stays linear in the length.
 
 _CPU_CHUNK_BYTES = 4 * 2**20
 _ACCELERATOR_CHUNK_BYTES = 256 * 2**20
-
-try:  # torch's fused CPU attention kernels (torch >= 2.2): the forward returns the log-sum-exp the backward needs
-    _CPU_FLASH = torch.ops.aten._scaled_dot_product_flash_attention_for_cpu
-    _CPU_FLASH_BACKWARD = torch.ops.aten._scaled_dot_product_flash_attention_for_cpu_backward
-except (AttributeError, RuntimeError):
-    _CPU_FLASH = _CPU_FLASH_BACKWARD = None
 
 # Slices in which the global queries' gradients are added into the key and value gradients.
 _GLOBAL_GRADIENT_SLICES = 8
@@ -397,18 +391,6 @@ class _KeyPlan:
             position += width
 
 
-def _global_scores(plan: _KeyPlan, query, key, key_mask) -> torch.Tensor:
-    """Scores of the global queries, (n, h, g, keys): they see every row (causal: only the global rows)."""
-    g = plan.g
-    keys = key[:, :, :g] if plan.pattern.is_causal else key
-    # keys @ queries^T reads the keys as they lie (rows of head_dim); queries @ keys^T would copy them transposed.
-    scores = torch.matmul(keys, query[:, :, :g].transpose(-1, -2)).transpose(-1, -2)
-    scores = scores.to(plan.accumulate).mul_(plan.scale)
-    if not plan.pattern.is_causal:
-        scores.masked_fill_(~key_mask[:, None, None, :], _mask_value(plan.accumulate))
-    return scores
-
-
 # Dropout draws are 16-bit integers, four from each 64-bit draw of the generator: random numbers are most of the cost
 # of attention dropout on CPU, and four per draw make them several times cheaper than one float each. The dropout
 # probability is rounded to a multiple of 1/65536 (FlashAttention rounds it to 1/256) and the kept probabilities
@@ -417,43 +399,28 @@ _DROPOUT_LEVELS = 2**16
 
 
 class _Dropout:
-    """Attention dropout that the backward pass can replay: masks come from a generator seeded once per call."""
+    """Attention dropout as a mask of kept probabilities and the factor that scales them up."""
 
-    def __init__(self, p: float, seed: int, device: torch.device):
+    def __init__(self, p: float):
         self.p = p
-        self.generator = None
         dropped = round(p * _DROPOUT_LEVELS)
         kept = _DROPOUT_LEVELS - dropped
         # A 16-bit draw is uniform over [-2^15, 2^15): it is kept when at least this, with probability kept / levels.
         self.threshold = dropped - _DROPOUT_LEVELS // 2
         self.scale = _DROPOUT_LEVELS / kept if kept else 0.0
-        if p > 0:
-            self.generator = torch.Generator(device=device)
-            self.generator.manual_seed(seed)
 
-    def factor(self, like: torch.Tensor) -> torch.Tensor | None:
-        """keep / P(keep) for every probability, drawn in call order (None without dropout)."""
-        if self.generator is None:
+    def keep(self, like: torch.Tensor) -> torch.Tensor | None:
+        """Which of `like`'s probabilities are kept, as a bool tensor of its shape (None without dropout)."""
+        if self.p <= 0:
             return None
         count = like.numel()
         words = torch.empty(-(-count // 4), dtype=torch.int64, device=like.device)
-        words.random_(torch.iinfo(torch.int64).min, None, generator=self.generator)
-        draws = words.view(torch.int16)[:count].view(like.shape)
-        return (draws >= self.threshold).to(like.dtype).mul_(self.scale)
+        words.random_(torch.iinfo(torch.int64).min, None)
+        return words.view(torch.int16)[:count].view(like.shape) >= self.threshold
 
-
-def _fused(plan: _KeyPlan, drop: _Dropout) -> bool:
-    """torch's fused CPU kernels apply: float32 CPU tensors, and no dropout to replay.
-
-    In bfloat16 the explicit path (bf16 GEMMs, float32 softmax statistics) is the faster one on these short
-    blocks: 20% faster inference and 25% faster training steps at model level (RoBERTa shape, 4,096 tokens, one
-    thread), equally close to the float32 result."""
-    return (
-        _CPU_FLASH is not None
-        and drop.generator is None
-        and plan.query.device.type == "cpu"
-        and plan.query.dtype == torch.float32
-    )
+    def factor(self, keep: torch.Tensor | None) -> float:
+        """What kept probabilities are multiplied by; applied to the (small) products rather than the probabilities."""
+        return 1.0 if keep is None else self.scale
 
 
 def _bias(hidden: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
@@ -463,104 +430,71 @@ def _bias(hidden: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     return bias.masked_fill_(hidden, _mask_value(dtype))
 
 
-def _additive(hidden: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
-    """The fused kernels take the mask as an additive bias of the queries' dtype, (chunk, 1, rows, key_slots)."""
-    return _bias(hidden, dtype)[:, None]
+def _kept(probs: torch.Tensor, keep: torch.Tensor | None, dtype: torch.dtype) -> torch.Tensor:
+    """The probabilities the values are multiplied by, dropped ones zeroed (before the dropout factor)."""
+    return (probs if keep is None else probs * keep).to(dtype)
 
 
-def _attend(plan: _KeyPlan, queries, keys, values, hidden, drop: _Dropout, keep_lse: bool = True):
-    """Output and log-sum-exp of one chunk: in one fused pass when it applies, else with scores materialised for
-    the chunk only.
-
-    Without `keep_lse` (nothing to differentiate, no dropout) the scores stay in the inputs' dtype and torch's softmax
-    kernel normalises them in one pass, with float32 statistics for 16-bit inputs: in bfloat16 that is half the
-    memory traffic of float32 scores, and inference at model level is 1.8x faster (RoBERTa shape, 4,096 tokens)."""
-    if not keep_lse:
-        probs = torch.softmax(plan.scores(queries, keys, hidden, queries.dtype), dim=-1)
-        return torch.bmm(probs, values), None
-    if _fused(plan, drop):
-        out, lse = _CPU_FLASH(
-            queries[:, None],
-            keys[:, None],
-            values[:, None],
-            attn_mask=_additive(hidden, queries.dtype),
-            scale=plan.scale,
-        )
-        return out[:, 0], lse[:, 0]
-    scores = plan.scores(queries, keys, hidden)
-    top = scores.amax(dim=-1, keepdim=True)
-    probs = scores.sub_(top).exp_()
-    total = probs.sum(dim=-1, keepdim=True)
-    keep = drop.factor(probs)
+def _softmax(plan: _KeyPlan, scores: torch.Tensor, values: torch.Tensor, drop: _Dropout, save: bool):
+    """dropout(softmax(scores)) @ values, and what the backward needs if `save`: the probabilities and the mask."""
+    probs = torch.softmax(scores, dim=-1)
+    keep = drop.keep(probs)
+    out = torch.matmul(_kept(probs, keep, values.dtype), values)
     if keep is not None:
-        probs.mul_(keep)
-    out = torch.bmm(probs.to(values.dtype), values).div_(total.to(values.dtype))
-    return out, (top + total.log()).squeeze(-1)
+        out.mul_(drop.factor(keep))
+    return out, ((probs, keep) if save else None)
 
 
-def _attend_backward(plan: _KeyPlan, queries, keys, values, hidden, out, lse, d_out, drop: _Dropout):
-    """Gradients of one chunk with respect to its queries, gathered keys and gathered values."""
-    if _fused(plan, drop):
-        grads = _CPU_FLASH_BACKWARD(
-            d_out[:, None],
-            queries[:, None],
-            keys[:, None],
-            values[:, None],
-            out[:, None],
-            lse[:, None],
-            0.0,
-            False,
-            attn_mask=_additive(hidden, queries.dtype),
-            scale=plan.scale,
-        )
-        return tuple(grad[:, 0] for grad in grads)
-    probs = plan.scores(queries, keys, hidden).sub_(lse[..., None]).exp_()
-    grad_values, d_scores = _softmax_backward(probs, drop.factor(probs), d_out, values, out, plan.scale)
-    d_scores = d_scores.to(queries.dtype)
-    return torch.bmm(d_scores, keys), torch.bmm(d_scores.transpose(1, 2), queries), grad_values
+def _score_gradient(probs, keep, drop: _Dropout, d_out, values, out, scale: float) -> torch.Tensor:
+    """Gradient with respect to the scaled scores of dropout(softmax(scores)) @ values.
 
-
-def _softmax_backward(probs, keep, d_out, values, out, scale):
-    """Gradients of softmax(scores) @ values with respect to the values and the (scaled) scores.
-
-    `probs` are the recomputed probabilities, `keep` the replayed dropout factor, `out` the forward output; the
-    usual trick rowsum(dO * O) stands in for rowsum(dP * P), so nothing of size scores is kept from the forward.
-    """
-    dropped = probs if keep is None else probs * keep
-    grad_values = torch.matmul(dropped.to(values.dtype).transpose(-1, -2), d_out)
+    The usual trick rowsum(dO * O) stands in for rowsum(dP * P), so only the probabilities and the dropout mask are
+    needed from the forward; the dropout factor s is folded in: (dO V^T * keep * s - delta) = s (dO V^T * keep -
+    delta / s)."""
+    factor = drop.factor(keep)
     d_probs = torch.matmul(d_out, values.transpose(-1, -2)).to(probs.dtype)
+    delta = (d_out.to(probs.dtype) * out.to(probs.dtype)).sum(dim=-1, keepdim=True)
     if keep is not None:
         d_probs.mul_(keep)
-    delta = (d_out.to(probs.dtype) * out.to(probs.dtype)).sum(dim=-1, keepdim=True)
-    d_scores = d_probs.sub_(delta).mul_(probs).mul_(scale)
-    return grad_values, d_scores
+    return d_probs.sub_(delta.div_(factor)).mul_(probs).mul_(scale * factor)
 
 
-def _global_backward(plan, query, key, value, key_mask, out, lse, grad_out, drop, grad_query, grad_key, grad_value):
-    """Gradients through the g global queries (their dropout was drawn first, so they go first).
+def _global_forward(plan: _KeyPlan, drop: _Dropout, out, save: bool):
+    """The g global queries see every row (causal: only the global rows); their output goes into `out`."""
+    g = plan.g
+    keys = plan.key[:, :, :g] if plan.pattern.is_causal else plan.key
+    values = plan.value[:, :, :g] if plan.pattern.is_causal else plan.value
+    # keys @ queries^T reads the keys as they lie (rows of head_dim); queries @ keys^T would copy them transposed.
+    scores = torch.matmul(keys, plan.query[:, :, :g].transpose(-1, -2)).transpose(-1, -2)
+    scores = scores.to(plan.accumulate).mul_(plan.scale)
+    if not plan.pattern.is_causal:
+        scores.masked_fill_(~plan.key_mask[:, None, None, :], _mask_value(plan.accumulate))
+    global_out, saved = _softmax(plan, scores, values, drop, save)
+    out[:, :g] = global_out.transpose(1, 2)
+    return saved
+
+
+def _global_backward(plan: _KeyPlan, saved, drop: _Dropout, out, grad_out, grads) -> None:
+    """Gradients through the g global queries.
 
     Their contribution to the key and value gradients spans every row; it is added in slices of an eighth of the
     rows so that the temporary is an eighth of a (batch, heads, length, d) tensor, not all of it.
     """
-    g = plan.g
-    keys = key[:, :, :g] if plan.pattern.is_causal else key
-    values = value[:, :, :g] if plan.pattern.is_causal else value
-    probs = torch.exp(_global_scores(plan, query, key, key_mask) - lse[:, :, :g, None])
-    keep = drop.factor(probs)
-    dropped = probs if keep is None else probs * keep
+    grad_query, grad_key, grad_value = grads[:3]
+    g, query = plan.g, plan.query
+    keys = plan.key[:, :, :g] if plan.pattern.is_causal else plan.key
+    values = plan.value[:, :, :g] if plan.pattern.is_causal else plan.value
+    probs, keep = saved
     d_out = grad_out[:, :g].transpose(1, 2)
-    d_probs = torch.matmul(d_out, values.transpose(-1, -2)).to(probs.dtype)
-    if keep is not None:
-        d_probs.mul_(keep)
-    delta = (d_out.to(probs.dtype) * out[:, :g].transpose(1, 2).to(probs.dtype)).sum(dim=-1, keepdim=True)
-    d_scores = d_probs.sub_(delta).mul_(probs).mul_(plan.scale).to(query.dtype)
-    dropped = dropped.to(value.dtype)
+    d_scores = _score_gradient(probs, keep, drop, d_out, values, out[:, :g].transpose(1, 2), plan.scale)
+    d_scores = d_scores.to(query.dtype)
+    kept, factor = _kept(probs, keep, values.dtype), drop.factor(keep)
     grad_query[:, :, :g] = torch.matmul(d_scores, keys)
     width = keys.shape[2]
     step = max(plan.b, -(-width // _GLOBAL_GRADIENT_SLICES))
     for start in range(0, width, step):
         rows = slice(start, min(start + step, width))
-        grad_value[:, :, rows] += torch.matmul(dropped[..., rows].transpose(-1, -2), d_out)
+        grad_value[:, :, rows] += torch.matmul(kept[..., rows].transpose(-1, -2), d_out).mul_(factor)
         grad_key[:, :, rows] += torch.matmul(d_scores[..., rows].transpose(-1, -2), query[:, :, :g])
 
 
@@ -568,98 +502,91 @@ def _global_backward(plan, query, key, value, key_mask, out, lse, grad_out, drop
 # next chunk allocates its own, so only one chunk's worth is ever alive.
 
 
-def _chunk_forward(plan: _KeyPlan, chunk: _Chunk, sparse_keys_, sparse_values, drop: _Dropout, out, lse) -> None:
+def _chunk_forward(plan: _KeyPlan, chunk: _Chunk, sparse_keys_, sparse_values, drop: _Dropout, out, save: bool):
+    """The chunk's output, written into `out`; returns (probabilities, dropout mask) if `save`.
+
+    Without gradients the scores stay in the inputs' dtype: torch's softmax kernel keeps float32 statistics for
+    16-bit inputs, and bf16 scores halve the memory traffic (bf16 inference 1.8x faster at model level, RoBERTa
+    shape, 4,096 tokens). For the backward the probabilities are kept in the softmax dtype."""
     windows = plan.sparse_windows(chunk)
+    queries = plan.rows_of(plan.query, chunk)
     keys = plan.gather(chunk, plan.key, sparse_keys_, windows)
     values = plan.gather(chunk, plan.value, sparse_values, windows)
-    chunk_out, chunk_lse = _attend(
-        plan, plan.rows_of(plan.query, chunk), keys, values, plan.hidden(chunk, windows), drop, lse is not None
-    )
+    scores = plan.scores(queries, keys, plan.hidden(chunk, windows), None if save else queries.dtype)
+    chunk_out, saved = _softmax(plan, scores, values, drop, save)
     heads, rows = chunk.h1 - chunk.h0, plan.text_rows(chunk)
     out[chunk.batch, rows, chunk.heads] = chunk_out.reshape(heads, -1, plan.d).transpose(0, 1)
-    if lse is not None:
-        lse[chunk.batch, chunk.heads, rows] = chunk_lse.reshape(heads, -1)
+    return saved
 
 
-def _lsg_forward(plan: _KeyPlan, drop: _Dropout, sparse_keys_, sparse_values, keep_lse: bool):
-    """The context, (batch, g + t, heads, d), and, if `keep_lse`, every row's log-sum-exp for the backward."""
-    query, key, value = plan.query, plan.key, plan.value
-    n, h, length, d = query.shape
-    g = plan.g
-    out = query.new_empty(n, length, h, d)
-    lse = torch.empty(n, h, length, dtype=plan.accumulate, device=query.device) if keep_lse else None
-
-    scores = _global_scores(plan, query, key, plan.key_mask)
-    top = scores.logsumexp(dim=-1)
-    if lse is not None:
-        lse[:, :, :g] = top
-    probs = torch.exp(scores - top[..., None])
-    keep = drop.factor(probs)
-    probs = probs if keep is None else probs * keep
-    values = value[:, :, :g] if plan.pattern.is_causal else value
-    out[:, :g] = torch.matmul(probs.to(value.dtype), values).transpose(1, 2)
-
-    for chunk in plan.chunks():
-        _chunk_forward(plan, chunk, sparse_keys_, sparse_values, drop, out, lse)
-    return out, lse
-
-
-def _chunk_backward(
-    plan: _KeyPlan, chunk: _Chunk, sparse_keys_, sparse_values, out, lse, grad_out, drop, grads
-) -> None:
+def _chunk_backward(plan: _KeyPlan, chunk: _Chunk, saved, sparse_keys_, sparse_values, out, grad_out, drop, grads):
     grad_query, grad_key, grad_value, grad_sparse_keys, grad_sparse_values = grads
     windows = plan.sparse_windows(chunk)
     heads, rows, d = chunk.h1 - chunk.h0, plan.text_rows(chunk), plan.d
-    grad_chunk_query, grad_keys, grad_values = _attend_backward(
-        plan,
-        plan.rows_of(plan.query, chunk),
-        plan.gather(chunk, plan.key, sparse_keys_, windows),
-        plan.gather(chunk, plan.value, sparse_values, windows),
-        plan.hidden(chunk, windows),
-        out[chunk.batch, rows, chunk.heads].transpose(0, 1).reshape(chunk.size, -1, d),
-        lse[chunk.batch, chunk.heads, rows].reshape(chunk.size, -1),
-        grad_out[chunk.batch, rows, chunk.heads].transpose(0, 1).reshape(chunk.size, -1, d),
-        drop,
-    )
-    grad_query[chunk.batch, chunk.heads, rows] = grad_chunk_query.reshape(heads, -1, d)
-    plan.scatter(chunk, grad_keys, grad_key, grad_sparse_keys, windows)
+    queries = plan.rows_of(plan.query, chunk)
+    keys = plan.gather(chunk, plan.key, sparse_keys_, windows)
+    values = plan.gather(chunk, plan.value, sparse_values, windows)
+    d_out = grad_out[chunk.batch, rows, chunk.heads].transpose(0, 1).reshape(chunk.size, -1, d)
+    chunk_out = out[chunk.batch, rows, chunk.heads].transpose(0, 1).reshape(chunk.size, -1, d)
+    probs, keep = saved
+    grad_values = torch.bmm(_kept(probs, keep, values.dtype).transpose(1, 2), d_out)
+    if keep is not None:
+        grad_values.mul_(drop.factor(keep))
+    d_scores = _score_gradient(probs, keep, drop, d_out, values, chunk_out, plan.scale).to(queries.dtype)
+    grad_query[chunk.batch, chunk.heads, rows] = torch.bmm(d_scores, keys).reshape(heads, -1, d)
+    plan.scatter(chunk, torch.bmm(d_scores.transpose(1, 2), queries), grad_key, grad_sparse_keys, windows)
     plan.scatter(chunk, grad_values, grad_value, grad_sparse_values, windows)
 
 
+def _lsg_forward(plan: _KeyPlan, drop: _Dropout, sparse_keys_, sparse_values, save: bool):
+    """The context, (batch, g + t, heads, d), and if `save` what the backward needs of each chunk, in order."""
+    n, h, length, d = plan.query.shape
+    out = plan.query.new_empty(n, length, h, d)
+    saved = [_global_forward(plan, drop, out, save)]
+    saved += [_chunk_forward(plan, chunk, sparse_keys_, sparse_values, drop, out, save) for chunk in plan.chunks()]
+    return out, saved
+
+
 class _LSGAttentionFunction(torch.autograd.Function):
-    """softmax(QK^T/sqrt(d) + mask) V over the LSG key sets, with a recomputing backward pass."""
+    """softmax(QK^T/sqrt(d) + mask) V over the LSG key sets, with a hand-written backward pass.
+
+    The forward keeps each chunk's probabilities (float32) and dropout mask: linear in the length (key_slots per
+    query), and the backward then needs no second score GEMM, exponential or random draw; a training step at
+    model level is 15% faster than recomputing them (RoBERTa shape, 4,096 tokens)."""
 
     @staticmethod
-    def forward(ctx, query, key, value, key_mask, sparse_keys_, sparse_values, sparse_meta, pattern, dropout, seed):
+    def forward(ctx, query, key, value, key_mask, sparse_keys_, sparse_values, sparse_meta, pattern, dropout):
         sparse = (
             None if sparse_meta is None else SparseKeys(sparse_meta[0], sparse_meta[1], sparse_keys_, sparse_values)
         )
         plan = _KeyPlan(pattern, query, key, value, key_mask, sparse)
-        out, lse = _lsg_forward(plan, _Dropout(dropout, seed, query.device), sparse_keys_, sparse_values, True)
-        ctx.save_for_backward(query, key, value, key_mask, sparse_keys_, sparse_values, out, lse)
-        ctx.sparse_meta = sparse_meta
-        ctx.pattern, ctx.dropout, ctx.seed = pattern, dropout, seed
+        out, saved = _lsg_forward(plan, _Dropout(dropout), sparse_keys_, sparse_values, save=True)
+        probs = [part[0] for part in saved]
+        masks = [part[1] for part in saved]
+        ctx.save_for_backward(query, key, value, key_mask, sparse_keys_, sparse_values, out, *probs, *masks)
+        ctx.sparse_meta, ctx.pattern, ctx.dropout, ctx.parts = sparse_meta, pattern, dropout, len(saved)
         return out
 
     @staticmethod
     def backward(ctx, grad_out):
-        query, key, value, key_mask, sparse_keys_, sparse_values, out, lse = ctx.saved_tensors
+        query, key, value, key_mask, sparse_keys_, sparse_values, out, *rest = ctx.saved_tensors
+        saved = list(zip(rest[: ctx.parts], rest[ctx.parts :]))
         pattern, meta = ctx.pattern, ctx.sparse_meta
         sparse = None if meta is None else SparseKeys(meta[0], meta[1], sparse_keys_, sparse_values)
         plan = _KeyPlan(pattern, query, key, value, key_mask, sparse)
-        drop = _Dropout(ctx.dropout, ctx.seed, query.device)
+        drop = _Dropout(ctx.dropout)
         grad_out = grad_out.contiguous()
         grad_query = torch.empty_like(query)
         grad_key = torch.zeros_like(key)
         grad_value = torch.zeros_like(value)
         grad_sparse_keys = None if sparse_keys_ is None else torch.zeros_like(sparse_keys_)
         grad_sparse_values = None if sparse_values is None else torch.zeros_like(sparse_values)
-
-        _global_backward(plan, query, key, value, key_mask, out, lse, grad_out, drop, grad_query, grad_key, grad_value)
         grads = (grad_query, grad_key, grad_value, grad_sparse_keys, grad_sparse_values)
-        for chunk in plan.chunks():
-            _chunk_backward(plan, chunk, sparse_keys_, sparse_values, out, lse, grad_out, drop, grads)
-        return grad_query, grad_key, grad_value, None, grad_sparse_keys, grad_sparse_values, None, None, None, None
+
+        _global_backward(plan, saved[0], drop, out, grad_out, grads)
+        for chunk, chunk_saved in zip(plan.chunks(), saved[1:]):
+            _chunk_backward(plan, chunk, chunk_saved, sparse_keys_, sparse_values, out, grad_out, drop, grads)
+        return grad_query, grad_key, grad_value, None, grad_sparse_keys, grad_sparse_values, None, None, None
 
 
 def _lsg_probabilities(query, key, value, key_mask, sparse, pattern) -> torch.Tensor:
@@ -722,15 +649,12 @@ def lsg_attention(query, key, value, key_mask, pattern: LSGPattern, dropout: flo
     sparse_k = None if sparse is None else sparse.keys
     sparse_v = None if sparse is None else sparse.values
     inputs = (query, key, value, sparse_k, sparse_v)
-    if dropout == 0 and not (torch.is_grad_enabled() and any(x is not None and x.requires_grad for x in inputs)):
-        # Inference: no log-sum-exp to keep and no graph to record.
+    if not (torch.is_grad_enabled() and any(x is not None and x.requires_grad for x in inputs)):
+        # Nothing to differentiate: nothing to keep for a backward pass and no graph to record.
         plan = _KeyPlan(pattern, query, key, value, key_mask, sparse)
-        context = _lsg_forward(plan, _Dropout(0.0, 0, query.device), sparse_k, sparse_v, keep_lse=False)[0]
+        context = _lsg_forward(plan, _Dropout(0.0), sparse_k, sparse_v, save=False)[0]
     else:
-        seed = int(torch.randint(0, 2**62, (1,)).item()) if dropout > 0 else 0
-        context = _LSGAttentionFunction.apply(
-            query, key, value, key_mask, sparse_k, sparse_v, meta, pattern, dropout, seed
-        )
+        context = _LSGAttentionFunction.apply(query, key, value, key_mask, sparse_k, sparse_v, meta, pattern, dropout)
     probs = None
     if output_attentions:
         with torch.no_grad():
