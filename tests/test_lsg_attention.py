@@ -165,8 +165,8 @@ def test_bfloat16_follows_float32():
 
 @pytest.mark.parametrize("kind,causal", [("norm", False), ("none", True)])
 def test_bfloat16_gradients_follow_float32_with_float32_statistics(kind, causal):
-    """The bf16 path keeps its softmax statistics and the probabilities saved for the backward in float32, and its
-    gradients follow the float32 ones within bf16's precision."""
+    """The bf16 path computes its softmax in float32 (the global rows' probabilities are saved so, the chunks' are
+    recomputed so), and its gradients follow the float32 ones within bf16's precision."""
     pattern = Pattern(g=1, b=BLOCK, s=BLOCK, f=2, kind=kind, causal=causal)
     inputs = make_inputs(g=1, t=40)
     weights = torch.randn(2, 41, 3, 4, generator=torch.Generator().manual_seed(1))

@@ -435,14 +435,14 @@ def _kept(probs: torch.Tensor, keep: torch.Tensor | None, dtype: torch.dtype) ->
     return (probs if keep is None else probs * keep).to(dtype)
 
 
-def _softmax(plan: _KeyPlan, scores: torch.Tensor, values: torch.Tensor, drop: _Dropout, save: bool):
-    """dropout(softmax(scores)) @ values, and what the backward needs if `save`: the probabilities and the mask."""
+def _softmax(scores: torch.Tensor, values: torch.Tensor, drop: _Dropout):
+    """dropout(softmax(scores)) @ values, the probabilities and the dropout mask."""
     probs = torch.softmax(scores, dim=-1)
     keep = drop.keep(probs)
     out = torch.matmul(_kept(probs, keep, values.dtype), values)
     if keep is not None:
         out.mul_(drop.factor(keep))
-    return out, ((probs, keep) if save else None)
+    return out, probs, keep
 
 
 def _score_gradient(probs, keep, drop: _Dropout, d_out, values, out, scale: float) -> torch.Tensor:
@@ -459,8 +459,9 @@ def _score_gradient(probs, keep, drop: _Dropout, d_out, values, out, scale: floa
     return d_probs.sub_(delta.div_(factor)).mul_(probs).mul_(scale * factor)
 
 
-def _global_forward(plan: _KeyPlan, drop: _Dropout, out, save: bool):
-    """The g global queries see every row (causal: only the global rows); their output goes into `out`."""
+def _global_forward(plan: _KeyPlan, drop: _Dropout, out):
+    """The g global queries see every row (causal: only the global rows); their output goes into `out`, and their
+    probabilities and dropout mask (g rows: small) are returned for the backward."""
     g = plan.g
     keys = plan.key[:, :, :g] if plan.pattern.is_causal else plan.key
     values = plan.value[:, :, :g] if plan.pattern.is_causal else plan.value
@@ -469,9 +470,9 @@ def _global_forward(plan: _KeyPlan, drop: _Dropout, out, save: bool):
     scores = scores.to(plan.accumulate).mul_(plan.scale)
     if not plan.pattern.is_causal:
         scores.masked_fill_(~plan.key_mask[:, None, None, :], _mask_value(plan.accumulate))
-    global_out, saved = _softmax(plan, scores, values, drop, save)
+    global_out, probs, keep = _softmax(scores, values, drop)
     out[:, :g] = global_out.transpose(1, 2)
-    return saved
+    return probs, keep
 
 
 def _global_backward(plan: _KeyPlan, saved, drop: _Dropout, out, grad_out, grads) -> None:
@@ -502,24 +503,27 @@ def _global_backward(plan: _KeyPlan, saved, drop: _Dropout, out, grad_out, grads
 # next chunk allocates its own, so only one chunk's worth is ever alive.
 
 
-def _chunk_forward(plan: _KeyPlan, chunk: _Chunk, sparse_keys_, sparse_values, drop: _Dropout, out, save: bool):
-    """The chunk's output, written into `out`; returns (probabilities, dropout mask) if `save`.
+def _chunk_forward(plan: _KeyPlan, chunk: _Chunk, sparse_keys_, sparse_values, drop: _Dropout, out, grad: bool):
+    """The chunk's output, written into `out`; returns its dropout mask, all the backward keeps of it.
 
     Without gradients the scores stay in the inputs' dtype: torch's softmax kernel keeps float32 statistics for
     16-bit inputs, and bf16 scores halve the memory traffic (bf16 inference 1.8x faster at model level, RoBERTa
-    shape, 4,096 tokens). For the backward the probabilities are kept in the softmax dtype."""
+    shape, 4,096 tokens). With gradients they are computed in the softmax dtype, as the backward recomputes them."""
     windows = plan.sparse_windows(chunk)
     queries = plan.rows_of(plan.query, chunk)
     keys = plan.gather(chunk, plan.key, sparse_keys_, windows)
     values = plan.gather(chunk, plan.value, sparse_values, windows)
-    scores = plan.scores(queries, keys, plan.hidden(chunk, windows), None if save else queries.dtype)
-    chunk_out, saved = _softmax(plan, scores, values, drop, save)
+    scores = plan.scores(queries, keys, plan.hidden(chunk, windows), None if grad else queries.dtype)
+    chunk_out, _, keep = _softmax(scores, values, drop)
     heads, rows = chunk.h1 - chunk.h0, plan.text_rows(chunk)
     out[chunk.batch, rows, chunk.heads] = chunk_out.reshape(heads, -1, plan.d).transpose(0, 1)
-    return saved
+    return keep
 
 
-def _chunk_backward(plan: _KeyPlan, chunk: _Chunk, saved, sparse_keys_, sparse_values, out, grad_out, drop, grads):
+def _chunk_backward(plan: _KeyPlan, chunk: _Chunk, keep, sparse_keys_, sparse_values, out, grad_out, drop, grads):
+    """Gradients of one chunk, added into `grads`; its probabilities are recomputed (one score GEMM and a softmax),
+    which costs a tenth of the attention's step and saves 4 bytes per query and key slot (RoBERTa shape, 4,096
+    tokens)."""
     grad_query, grad_key, grad_value, grad_sparse_keys, grad_sparse_values = grads
     windows = plan.sparse_windows(chunk)
     heads, rows, d = chunk.h1 - chunk.h0, plan.text_rows(chunk), plan.d
@@ -528,7 +532,7 @@ def _chunk_backward(plan: _KeyPlan, chunk: _Chunk, saved, sparse_keys_, sparse_v
     values = plan.gather(chunk, plan.value, sparse_values, windows)
     d_out = grad_out[chunk.batch, rows, chunk.heads].transpose(0, 1).reshape(chunk.size, -1, d)
     chunk_out = out[chunk.batch, rows, chunk.heads].transpose(0, 1).reshape(chunk.size, -1, d)
-    probs, keep = saved
+    probs = torch.softmax(plan.scores(queries, keys, plan.hidden(chunk, windows)), dim=-1)
     grad_values = torch.bmm(_kept(probs, keep, values.dtype).transpose(1, 2), d_out)
     if keep is not None:
         grad_values.mul_(drop.factor(keep))
@@ -538,21 +542,21 @@ def _chunk_backward(plan: _KeyPlan, chunk: _Chunk, saved, sparse_keys_, sparse_v
     plan.scatter(chunk, grad_values, grad_value, grad_sparse_values, windows)
 
 
-def _lsg_forward(plan: _KeyPlan, drop: _Dropout, sparse_keys_, sparse_values, save: bool):
-    """The context, (batch, g + t, heads, d), and if `save` what the backward needs of each chunk, in order."""
+def _lsg_forward(plan: _KeyPlan, drop: _Dropout, sparse_keys_, sparse_values, grad: bool):
+    """The context, (batch, g + t, heads, d); the global rows' probabilities and dropout mask; each chunk's dropout
+    mask, in chunk order (None without dropout)."""
     n, h, length, d = plan.query.shape
     out = plan.query.new_empty(n, length, h, d)
-    saved = [_global_forward(plan, drop, out, save)]
-    saved += [_chunk_forward(plan, chunk, sparse_keys_, sparse_values, drop, out, save) for chunk in plan.chunks()]
-    return out, saved
+    global_probs, global_keep = _global_forward(plan, drop, out)
+    masks = [_chunk_forward(plan, chunk, sparse_keys_, sparse_values, drop, out, grad) for chunk in plan.chunks()]
+    return out, global_probs, global_keep, masks
 
 
 class _LSGAttentionFunction(torch.autograd.Function):
     """softmax(QK^T/sqrt(d) + mask) V over the LSG key sets, with a hand-written backward pass.
 
-    The forward keeps each chunk's probabilities (float32) and dropout mask: linear in the length (key_slots per
-    query), and the backward then needs no second score GEMM, exponential or random draw; a training step at
-    model level is 15% faster than recomputing them (RoBERTa shape, 4,096 tokens)."""
+    The forward keeps the dropout masks (a byte per query and key slot), not the random generator's state: replaying
+    the draws in the backward had cost a tenth of a training step at model level (RoBERTa shape, 4,096 tokens)."""
 
     @staticmethod
     def forward(ctx, query, key, value, key_mask, sparse_keys_, sparse_values, sparse_meta, pattern, dropout):
@@ -560,17 +564,19 @@ class _LSGAttentionFunction(torch.autograd.Function):
             None if sparse_meta is None else SparseKeys(sparse_meta[0], sparse_meta[1], sparse_keys_, sparse_values)
         )
         plan = _KeyPlan(pattern, query, key, value, key_mask, sparse)
-        out, saved = _lsg_forward(plan, _Dropout(dropout), sparse_keys_, sparse_values, save=True)
-        probs = [part[0] for part in saved]
-        masks = [part[1] for part in saved]
-        ctx.save_for_backward(query, key, value, key_mask, sparse_keys_, sparse_values, out, *probs, *masks)
-        ctx.sparse_meta, ctx.pattern, ctx.dropout, ctx.parts = sparse_meta, pattern, dropout, len(saved)
+        out, global_probs, global_keep, masks = _lsg_forward(
+            plan, _Dropout(dropout), sparse_keys_, sparse_values, grad=True
+        )
+        saved = (query, key, value, key_mask, sparse_keys_, sparse_values, out, global_probs, global_keep, *masks)
+        ctx.save_for_backward(*saved)
+        ctx.sparse_meta, ctx.pattern, ctx.dropout = sparse_meta, pattern, dropout
         return out
 
     @staticmethod
     def backward(ctx, grad_out):
-        query, key, value, key_mask, sparse_keys_, sparse_values, out, *rest = ctx.saved_tensors
-        saved = list(zip(rest[: ctx.parts], rest[ctx.parts :]))
+        query, key, value, key_mask, sparse_keys_, sparse_values, out, global_probs, global_keep, *masks = (
+            ctx.saved_tensors
+        )
         pattern, meta = ctx.pattern, ctx.sparse_meta
         sparse = None if meta is None else SparseKeys(meta[0], meta[1], sparse_keys_, sparse_values)
         plan = _KeyPlan(pattern, query, key, value, key_mask, sparse)
@@ -583,9 +589,9 @@ class _LSGAttentionFunction(torch.autograd.Function):
         grad_sparse_values = None if sparse_values is None else torch.zeros_like(sparse_values)
         grads = (grad_query, grad_key, grad_value, grad_sparse_keys, grad_sparse_values)
 
-        _global_backward(plan, saved[0], drop, out, grad_out, grads)
-        for chunk, chunk_saved in zip(plan.chunks(), saved[1:]):
-            _chunk_backward(plan, chunk, chunk_saved, sparse_keys_, sparse_values, out, grad_out, drop, grads)
+        _global_backward(plan, (global_probs, global_keep), drop, out, grad_out, grads)
+        for chunk, keep in zip(plan.chunks(), masks):
+            _chunk_backward(plan, chunk, keep, sparse_keys_, sparse_values, out, grad_out, drop, grads)
         return grad_query, grad_key, grad_value, None, grad_sparse_keys, grad_sparse_values, None, None, None
 
 
@@ -652,7 +658,7 @@ def lsg_attention(query, key, value, key_mask, pattern: LSGPattern, dropout: flo
     if not (torch.is_grad_enabled() and any(x is not None and x.requires_grad for x in inputs)):
         # Nothing to differentiate: nothing to keep for a backward pass and no graph to record.
         plan = _KeyPlan(pattern, query, key, value, key_mask, sparse)
-        context = _lsg_forward(plan, _Dropout(0.0), sparse_k, sparse_v, save=False)[0]
+        context = _lsg_forward(plan, _Dropout(dropout), sparse_k, sparse_v, grad=False)[0]
     else:
         context = _LSGAttentionFunction.apply(query, key, value, key_mask, sparse_k, sparse_v, meta, pattern, dropout)
     probs = None
