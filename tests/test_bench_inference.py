@@ -148,6 +148,48 @@ def test_targets_against_the_original_and_the_floor_pass_fail_and_are_shown_only
     assert len([t for t in targets if t.measured is None]) == 9  # the attention core's and Longformer/BigBird's
 
 
+def test_target_notes_give_the_least_ratio_exact_attention_allows_and_the_floor_growth():
+    """Beside a target: the dense-only floor plus the attention's matmuls at the run's GEMM rate, over the
+    contender's time (what no faster code can beat), and the floor's own growth."""
+    setting = {"sparsity_type": "norm", "block_size": 128, "sparse_block_size": 128, "sparsity_factor": 4}
+    setting["num_global_tokens"] = 1
+
+    def row(section, impl, length, seconds, variant=""):
+        found = _measurement(section, impl, length, seconds, variant)
+        found.setting = setting if impl in ("lsg", "dense", "original") else None
+        return found
+
+    rows = [
+        row("model", "lsg", 4096, 1.0),
+        row("model", "original", 4096, 2.0),
+        row("model", "dense", 4096, 0.5),
+        row("model", "lsg", 16384, 4.0),
+        row("model", "dense", 16384, 2.5),
+        row("inference", "lsg", 4096, 0.3, "fp32 b1"),
+        row("inference", "original", 4096, 0.6, "fp32 b1"),
+        row("inference", "dense", 4096, 0.1, "fp32 b1"),
+        row("inference", "lsg", 4096, 0.1, "bf16 b1"),
+        row("inference", "original", 4096, 0.2, "bf16 b1"),
+        row("inference", "dense", 4096, 0.05, "bf16 b1"),
+    ]
+    plan = {"model_shape": {"hidden_size": 256, "num_attention_heads": 4, "num_hidden_layers": 2}, "batch": 1}
+    results = BenchResults(plan, {}, {"gflops_best": 100.0}, "", rows)
+    notes = {t.name: t.detail for t in evaluate_targets(results) if t.measured is not None}
+    # 12 x 64 FLOPs per (query, key) pair and head: 4,096 text queries x (1 + 3 x 128 + 2 x 128) keys and one
+    # global query x 4,097 keys, 4 heads, 2 layers; at 100 GFLOP/s. Inference is the forward: a third of that.
+    training = 12 * 64 * (4096 * 641 + 4097) * 4 * 2 / 100e9
+    assert (
+        notes["model: LSG / original training step at 4,096"] == f"exact attention at best: {(0.5 + training) / 2:.2f}"
+    )
+    assert notes["model: LSG / dense-only floor training step at 4,096"] == (
+        f"exact attention at best: {(0.5 + training) / 0.5:.2f}"
+    )
+    inference = f"exact attention at best: {(0.1 + training / 3) / 0.6:.2f}"
+    assert notes["inference fp32 b1: LSG / original time at 4,096"] == inference
+    assert notes["inference bf16 b1: LSG / original time at 4,096"] == ""  # bf16's GEMM rate is not measured
+    assert notes["model: LSG training step time(16,384) / time(4,096)"] == "dense-only floor's: 5.00"
+
+
 def test_a_tiny_inference_run_measures_padded_batches_in_bf16():
     """One real worker: LSG's forward in bf16 on a padded batch of 2, under inference_mode, with its peak memory."""
     plan = BenchPlan(

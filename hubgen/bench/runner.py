@@ -157,6 +157,11 @@ def _model_label(plan: BenchPlan, name: str) -> str:
     return MODEL_LABELS[name] + (f" ({plan.model_setting.pattern_label})" if name in LSG_MODELS else "")
 
 
+def _model_setting(plan: BenchPlan, name: str) -> dict | None:
+    """The LSG setting a model-level contender runs (None for those without LSG attention)."""
+    return plan.model_setting.config_values() if name in LSG_MODELS else None
+
+
 def plan_series(plan: BenchPlan, files: RunFiles) -> list[Series]:
     """The measurements of a plan, grouped by configuration, in run order."""
     common = common_job(plan)
@@ -182,9 +187,8 @@ def plan_series(plan: BenchPlan, files: RunFiles) -> list[Series]:
         for name in plan.contenders:
             exponent = 2.0 if name == "sdpa" else 1.0
             job = contender_job(base, name, files)
-            series.append(
-                Series("model", _model_label(plan, name), name, tuple(sorted(plan.model_lengths)), job, exponent)
-            )
+            lengths, setting = tuple(sorted(plan.model_lengths)), _model_setting(plan, name)
+            series.append(Series("model", _model_label(plan, name), name, lengths, job, exponent, setting))
     if "inference" in plan.sections:
         lengths = tuple(sorted(plan.inference_lengths))
         for name in plan.contenders:
@@ -194,7 +198,8 @@ def plan_series(plan: BenchPlan, files: RunFiles) -> list[Series]:
                     job = {**contender_job(base, name, files), "kind": "inference", "dtype": dtype, "batch": batch}
                     variant = f"{DTYPES[dtype]} b{batch}"
                     label = f"{_model_label(plan, name)} {variant}"
-                    series.append(Series("inference", label, name, lengths, job, exponent, variant=variant))
+                    setting = _model_setting(plan, name)
+                    series.append(Series("inference", label, name, lengths, job, exponent, setting, variant))
     if "prefill" in plan.sections:
         for impl in PREFILL_IMPLEMENTATIONS:
             job = {**common, **prefill_job(plan, impl)}
