@@ -430,9 +430,15 @@ def _bias(hidden: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     return bias.masked_fill_(hidden, _mask_value(dtype))
 
 
+def _as_factor(keep: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """The mask as 0s and 1s of `like`'s dtype: multiplying by a bool tensor takes a slow mixed-dtype path, ten times
+    slower than this conversion and a float product (and `masked_fill` three times)."""
+    return keep.to(like.dtype)
+
+
 def _kept(probs: torch.Tensor, keep: torch.Tensor | None, dtype: torch.dtype) -> torch.Tensor:
     """The probabilities the values are multiplied by, dropped ones zeroed (before the dropout factor)."""
-    return (probs if keep is None else probs * keep).to(dtype)
+    return (probs if keep is None else probs * _as_factor(keep, probs)).to(dtype)
 
 
 def _softmax(scores: torch.Tensor, values: torch.Tensor, drop: _Dropout):
@@ -455,7 +461,7 @@ def _score_gradient(probs, keep, drop: _Dropout, d_out, values, out, scale: floa
     d_probs = torch.matmul(d_out, values.transpose(-1, -2)).to(probs.dtype)
     delta = (d_out.to(probs.dtype) * out.to(probs.dtype)).sum(dim=-1, keepdim=True)
     if keep is not None:
-        d_probs.mul_(keep)
+        d_probs.mul_(_as_factor(keep, d_probs))
     return d_probs.sub_(delta.div_(factor)).mul_(probs).mul_(scale * factor)
 
 
