@@ -434,7 +434,7 @@ def _bias(hidden: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
 
 
 def _as_factor(keep: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-    """The mask as 0s and 1s of `like`'s dtype: multiplying by a bool tensor takes a slow mixed-dtype path, ten times
+    """The mask as 0s and 1s of `like`'s dtype: multiplying by a bool tensor takes a slow mixed-dtype path, eight times
     slower than this conversion and a float product (and `masked_fill` three times)."""
     return keep.to(like.dtype)
 
